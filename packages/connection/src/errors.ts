@@ -1,0 +1,34 @@
+import createError from '@fastify/error'
+
+// Every error this package throws, with a stable code. Messages never include credentials.
+export const AmqpInvalidOptionError = createError<[string, string]>(
+  'FST_AMQP_INVALID_OPTION',
+  'Invalid @fastify-amqp/connection option "%s": %s',
+  500,
+  TypeError
+)
+export const AmqpAlreadyRegisteredError = createError(
+  'FST_AMQP_ALREADY_REGISTERED',
+  '@fastify-amqp/connection is already registered on this instance (app.amqp exists)'
+)
+export const AmqpConnectTimeoutError = createError<[number, string]>(
+  'FST_AMQP_CONNECT_TIMEOUT',
+  'Could not connect to RabbitMQ within %d ms (last error: %s)',
+  503
+)
+export const AmqpConnectFailedError = createError<[string]>(
+  'FST_AMQP_CONNECT_FAILED',
+  'Could not connect to RabbitMQ: %s',
+  503
+)
+export const AmqpClosedError = createError('FST_AMQP_CLOSED', 'The AMQP connection is closed', 503)
+export const AmqpTopologyError = createError<[string, string, { cause: unknown }?]>(
+  'FST_AMQP_TOPOLOGY',
+  'Could not declare %s: %s',
+  500
+)
+export const AmqpChannelSetupError = createError<[string, string]>(
+  'FST_AMQP_CHANNEL_SETUP',
+  'Setup of channel "%s" failed: %s',
+  500
+)

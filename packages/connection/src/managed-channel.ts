@@ -1,0 +1,193 @@
+import { EventEmitter } from 'node:events'
+import type { Channel, ConfirmChannel } from 'amqplib'
+import type { FastifyBaseLogger } from 'fastify'
+import { Backoff } from './backoff.js'
+import { AmqpClosedError } from './errors.js'
+import type { ConnectionRole, ManagedConnection } from './managed-connection.js'
+import type { ReconnectOptions } from './options.js'
+import { describeError } from './redact.js'
+
+export interface ManagedChannelOptions<C extends Channel = Channel> {
+  /** A confirm channel (publisher confirms). Default false. */
+  confirm?: boolean
+  /** basic.qos prefetch count, applied before setup. */
+  prefetch?: number
+  /** Runs on every new channel before it is handed out: topology, consumers. */
+  setup?: (channel: C) => Promise<void> | void
+  /** Names the channel in logs. */
+  name?: string
+  /** Which connection carries it. Default: 'publish' for confirm channels, else 'consume'. */
+  connection?: ConnectionRole
+}
+
+export interface ManagedChannelEvents<C extends Channel> {
+  /** A new channel is open and its setup ran. */
+  open: [channel: C]
+  /** The channel closed (channel error or connection loss); a new one follows unless closed. */
+  lost: [info: { error: string | null }]
+}
+
+/** What a channel borrows from the client that made it. */
+export interface ManagedChannelContext {
+  log: FastifyBaseLogger
+  secrets: string[]
+  reconnect: Required<ReconnectOptions>
+  /** Called once when the channel is closed for good. */
+  onClosed?: () => void
+}
+
+interface Waiter<C> {
+  resolve: (channel: C) => void
+  reject: (err: Error) => void
+}
+
+/**
+ * A channel that survives reconnects: re-created after a channel or connection
+ * loss, its prefetch and setup re-run before anyone gets it. A channel error
+ * (404, 406...) leaves the connection and other channels alone, and retries
+ * back off rather than spin.
+ */
+export class ManagedChannel<C extends Channel = Channel> extends EventEmitter<ManagedChannelEvents<C>> {
+  readonly name: string
+  #connection: ManagedConnection
+  #options: ManagedChannelOptions<C>
+  #context: ManagedChannelContext
+  #log: FastifyBaseLogger
+  #secrets: string[]
+  #backoff: Backoff
+  #channel: C | null = null
+  #lastError: string | null = null
+  #opening = false
+  #closed = false
+  #timer: NodeJS.Timeout | null = null
+  #waiters = new Set<Waiter<C>>()
+  #onConnected = () => {
+    if (this.#timer) clearTimeout(this.#timer)
+    this.#timer = null
+    this.#backoff.reset()
+    void this.#open()
+  }
+
+  constructor(connection: ManagedConnection, options: ManagedChannelOptions<C>, context: ManagedChannelContext) {
+    super()
+    this.name = options.name ?? (options.confirm ? 'confirm-channel' : 'channel')
+    this.#connection = connection
+    this.#options = options
+    this.#context = context
+    this.#log = context.log
+    this.#secrets = context.secrets
+    this.#backoff = new Backoff(context.reconnect)
+    connection.on('connected', this.#onConnected)
+    if (connection.model) void this.#open()
+  }
+
+  /** The open channel, or null while it is being re-created. */
+  get channel(): C | null {
+    return this.#channel
+  }
+
+  get closed(): boolean {
+    return this.#closed
+  }
+
+  /** The open channel, waiting for one if needed; rejects on close or when the signal aborts. */
+  waitForOpen(signal?: AbortSignal): Promise<C> {
+    if (this.#channel) return Promise.resolve(this.#channel)
+    if (this.#closed) return Promise.reject(new AmqpClosedError())
+    return new Promise<C>((resolve, reject) => {
+      const onAbort = () => {
+        this.#waiters.delete(waiter)
+        reject(signal?.reason instanceof Error ? signal.reason : new AmqpClosedError())
+      }
+      const waiter: Waiter<C> = {
+        resolve: (channel) => {
+          signal?.removeEventListener('abort', onAbort)
+          resolve(channel)
+        },
+        reject: (err) => {
+          signal?.removeEventListener('abort', onAbort)
+          reject(err)
+        },
+      }
+      if (signal?.aborted) return onAbort()
+      signal?.addEventListener('abort', onAbort, { once: true })
+      this.#waiters.add(waiter)
+    })
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    this.#context.onClosed?.()
+    this.#connection.off('connected', this.#onConnected)
+    if (this.#timer) clearTimeout(this.#timer)
+    this.#timer = null
+    for (const waiter of this.#waiters) waiter.reject(new AmqpClosedError())
+    this.#waiters.clear()
+    const channel = this.#channel
+    this.#channel = null
+    if (channel) await channel.close().catch(() => {})
+  }
+
+  async #open(): Promise<void> {
+    if (this.#closed || this.#opening || this.#channel) return
+    const model = this.#connection.model
+    if (!model) return
+    this.#opening = true
+    let channel: C | undefined
+    try {
+      channel = (this.#options.confirm ? await model.createConfirmChannel() : await model.createChannel()) as C
+      const opened = channel
+      opened.on('error', (err: Error) => this.#onError(err))
+      opened.on('close', () => this.#onClose(opened))
+      if (this.#options.prefetch !== undefined) await opened.prefetch(this.#options.prefetch)
+      await this.#options.setup?.(opened)
+    } catch (err) {
+      this.#opening = false
+      this.#log.error({ channel: this.name, err: describeError(err, this.#secrets) }, 'amqp channel setup failed')
+      if (channel) await channel.close().catch(() => {})
+      this.#retryLater()
+      return
+    }
+    this.#opening = false
+    if (this.#closed) {
+      await channel.close().catch(() => {})
+      return
+    }
+    this.#channel = channel
+    this.#backoff.up()
+    this.#log.debug({ channel: this.name }, 'amqp channel open')
+    for (const waiter of this.#waiters) waiter.resolve(channel)
+    this.#waiters.clear()
+    this.emit('open', channel)
+  }
+
+  #onError(err: Error): void {
+    // The broker's text names the queue or exchange and the argument at fault.
+    this.#lastError = describeError(err, this.#secrets)
+    this.#log.error({ channel: this.name, err: this.#lastError }, 'amqp channel error')
+  }
+
+  #onClose(channel: C): void {
+    if (this.#channel !== channel) return
+    this.#channel = null
+    this.#backoff.down()
+    this.emit('lost', { error: this.#lastError })
+    this.#lastError = null
+    if (this.#closed) return
+    // A connection loss is healed by the 'connected' event; a channel-level error needs a retry here.
+    if (this.#connection.model) this.#retryLater()
+  }
+
+  #retryLater(): void {
+    if (this.#closed || this.#timer || !this.#connection.model) return
+    const delay = this.#backoff.next()
+    this.#log.info({ channel: this.name, attempt: this.#backoff.attempt, delay }, 'amqp channel re-open scheduled')
+    this.#timer = setTimeout(() => {
+      this.#timer = null
+      void this.#open()
+    }, delay)
+  }
+}
+
+export type { ConfirmChannel }

@@ -1,0 +1,277 @@
+import { EventEmitter } from 'node:events'
+import { type ChannelModel, connect } from 'amqplib'
+import type { FastifyBaseLogger } from 'fastify'
+import { Backoff } from './backoff.js'
+import { AmqpConnectFailedError } from './errors.js'
+import type { ResolvedOptions } from './options.js'
+import { describeError, redactUrl } from './redact.js'
+import { assertTopology, isEmptyTopology } from './topology.js'
+
+export type ConnectionStatus = 'connecting' | 'connected' | 'blocked' | 'reconnecting' | 'closing' | 'closed'
+/** Publishing and consuming use separate connections, so broker flow control on one never stalls the other. */
+export type ConnectionRole = 'publish' | 'consume'
+
+export interface ConnectionEvents {
+  connected: [info: { role: ConnectionRole; url: string; reconnects: number }]
+  disconnected: [info: { role: ConnectionRole; url: string; error: string }]
+  reconnecting: [info: { role: ConnectionRole; attempt: number; delay: number; error: string }]
+  blocked: [info: { role: ConnectionRole; reason: string }]
+  unblocked: [info: { role: ConnectionRole }]
+  closed: [info: { role: ConnectionRole; error?: string }]
+}
+
+export interface ConnectionHealth {
+  status: ConnectionStatus
+  url: string | null
+  connectedSince: string | null
+  reconnects: number
+  lastError: string | null
+}
+
+export interface ManagedConnectionConfig extends ResolvedOptions {
+  role: ConnectionRole
+  log: FastifyBaseLogger
+  secrets: string[]
+}
+
+// Errors that retrying cannot fix: before the first connection they fail fast.
+const FATAL = /ACCESS[-_]REFUSED|NOT[-_]ALLOWED|FST_AMQP_TOPOLOGY/
+
+/**
+ * One AMQP connection that heals itself. amqplib 2.x has an opt-in recovery
+ * loop, but it is bound to a single URL and resets its backoff on every connect;
+ * we need failover across several URLs and a reset only after a stable period,
+ * so this loop is our own.
+ */
+export class ManagedConnection extends EventEmitter<ConnectionEvents> {
+  readonly role: ConnectionRole
+  #config: ManagedConnectionConfig
+  #log: FastifyBaseLogger
+  #backoff: Backoff
+  #abort = new AbortController()
+  #timer: NodeJS.Timeout | null = null
+  #urlIndex = 0
+  #status: ConnectionStatus = 'connecting'
+  #model: ChannelModel | null = null
+  #connectedSince: Date | null = null
+  #everConnected = false
+  #reconnects = 0
+  #lastError: string | null = null
+  #pendingAttempt: Promise<void> | null = null
+  #firstConnect: { promise: Promise<void>; resolve: () => void; reject: (err: Error) => void }
+
+  constructor(config: ManagedConnectionConfig) {
+    super()
+    this.role = config.role
+    this.#config = config
+    this.#log = config.log
+    this.#backoff = new Backoff(config.reconnect)
+    let resolve!: () => void
+    let reject!: (err: Error) => void
+    const promise = new Promise<void>((res, rej) => {
+      resolve = res
+      reject = rej
+    })
+    promise.catch(() => {}) // only awaited when waitForConnection is set
+    this.#firstConnect = { promise, resolve, reject }
+  }
+
+  get status(): ConnectionStatus {
+    return this.#status
+  }
+
+  /** The live amqplib connection, or null while down. */
+  get model(): ChannelModel | null {
+    return this.#model
+  }
+
+  /** Aborts when close() starts: loops and waits tied to this connection stop. */
+  get signal(): AbortSignal {
+    return this.#abort.signal
+  }
+
+  get url(): string {
+    return redactUrl(this.#config.urls[this.#urlIndex] ?? '')
+  }
+
+  start(): void {
+    this.#attempt()
+  }
+
+  /** Resolves on the first successful connect; rejects when that cannot happen. */
+  whenFirstConnected(): Promise<void> {
+    return this.#firstConnect.promise
+  }
+
+  health(): ConnectionHealth {
+    return {
+      status: this.#status,
+      url: this.#model ? this.url : null,
+      connectedSince: this.#connectedSince?.toISOString() ?? null,
+      reconnects: this.#reconnects,
+      lastError: this.#lastError,
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#status === 'closed' || this.#status === 'closing') return
+    this.#setStatus('closing')
+    this.#abort.abort()
+    if (this.#timer) clearTimeout(this.#timer)
+    this.#timer = null
+    this.#firstConnect.reject(new AmqpConnectFailedError('the connection was closed before it connected'))
+    const model = this.#model
+    this.#model = null
+    if (model) {
+      try {
+        await model.close()
+      } catch (err) {
+        this.#log.debug({ role: this.role, err: this.#describe(err) }, 'amqp connection close failed')
+      }
+    }
+    // An attempt in progress finishes by itself (bounded by connectTimeout) and closes what it opened.
+    this.#setStatus('closed')
+    this.emit('closed', { role: this.role })
+    this.#log.info({ role: this.role }, 'amqp connection closed')
+  }
+
+  #attempt(): void {
+    if (this.#abort.signal.aborted) return
+    this.#pendingAttempt = this.#connectOnce().finally(() => {
+      this.#pendingAttempt = null
+    })
+  }
+
+  async #connectOnce(): Promise<void> {
+    const rawUrl = this.#config.urls[this.#urlIndex] as string
+    const url = this.url
+    this.#log.debug({ role: this.role, url, attempt: this.#backoff.attempt + 1 }, 'amqp connecting')
+    let model: ChannelModel | undefined
+    try {
+      model = await connect(this.#withHeartbeat(rawUrl), {
+        timeout: this.#config.connectTimeout,
+        clientProperties: { connection_name: `${this.#config.connectionName}:${this.role}` },
+      })
+      model.on('error', (err: Error) => this.#onConnectionError(err))
+      if (!isEmptyTopology(this.#config.topology)) await this.#declareTopology(model)
+    } catch (err) {
+      if (model) await model.close().catch(() => {})
+      this.#onAttemptFailed(err)
+      return
+    }
+    if (this.#abort.signal.aborted) {
+      await model.close().catch(() => {})
+      return
+    }
+    this.#onConnected(model, url)
+  }
+
+  async #declareTopology(model: ChannelModel): Promise<void> {
+    const channel = await model.createChannel()
+    channel.on('error', () => {}) // the failure surfaces through assertTopology's rejection
+    try {
+      await assertTopology(channel, this.#config.topology)
+    } finally {
+      await channel.close().catch(() => {})
+    }
+  }
+
+  #onConnected(model: ChannelModel, url: string): void {
+    this.#model = model
+    this.#connectedSince = new Date()
+    this.#backoff.up()
+    if (this.#everConnected) this.#reconnects += 1
+    this.#everConnected = true
+    model.on('close', (err?: Error) => this.#onClosed(model, err))
+    model.on('blocked', (reason: string) => {
+      this.#setStatus('blocked')
+      this.#log.warn({ role: this.role, reason }, 'amqp connection blocked by the broker')
+      this.emit('blocked', { role: this.role, reason })
+    })
+    model.on('unblocked', () => {
+      if (this.#model === model) this.#setStatus('connected')
+      this.#log.info({ role: this.role }, 'amqp connection unblocked')
+      this.emit('unblocked', { role: this.role })
+    })
+    this.#setStatus('connected')
+    this.#log.info({ role: this.role, url, reconnects: this.#reconnects }, 'amqp connected')
+    this.#firstConnect.resolve()
+    this.emit('connected', { role: this.role, url, reconnects: this.#reconnects })
+  }
+
+  #onConnectionError(err: Error): void {
+    this.#lastError = this.#describe(err)
+    this.#log.warn({ role: this.role, err: this.#lastError }, 'amqp connection error')
+  }
+
+  #onClosed(model: ChannelModel, err?: Error): void {
+    if (this.#model !== model) return
+    this.#model = null
+    this.#connectedSince = null
+    this.#backoff.down()
+    if (this.#abort.signal.aborted) return
+    const error = err ? this.#describe(err) : 'closed by the broker'
+    this.#lastError = error
+    this.#log.warn({ role: this.role, url: this.url, err: error }, 'amqp connection lost')
+    this.emit('disconnected', { role: this.role, url: this.url, error })
+    this.#scheduleRetry(error)
+  }
+
+  #onAttemptFailed(err: unknown): void {
+    const error = this.#describe(err)
+    this.#lastError = error
+    if (this.#abort.signal.aborted) return
+    if (!this.#everConnected && FATAL.test(`${(err as { code?: string })?.code ?? ''} ${error}`)) {
+      this.#log.error({ role: this.role, url: this.url, err: error }, 'amqp connection refused: not retrying')
+      this.#giveUp(error)
+      return
+    }
+    this.#log.warn({ role: this.role, url: this.url, err: error }, 'amqp connection attempt failed')
+    // Next URL in turn: a dead cluster node should not hold us back.
+    this.#urlIndex = (this.#urlIndex + 1) % this.#config.urls.length
+    this.#scheduleRetry(error)
+  }
+
+  #scheduleRetry(error: string): void {
+    if (this.#backoff.attempt >= this.#config.reconnect.maxAttempts) {
+      this.#log.error({ role: this.role, attempts: this.#backoff.attempt, err: error }, 'amqp reconnect: giving up')
+      this.#giveUp(error)
+      return
+    }
+    const delay = this.#backoff.next()
+    const attempt = this.#backoff.attempt
+    this.#setStatus(this.#everConnected ? 'reconnecting' : 'connecting')
+    this.#log.info({ role: this.role, attempt, delay }, 'amqp reconnect scheduled')
+    this.emit('reconnecting', { role: this.role, attempt, delay, error })
+    this.#timer = setTimeout(() => {
+      this.#timer = null
+      this.#attempt()
+    }, delay)
+  }
+
+  #giveUp(error: string): void {
+    this.#abort.abort()
+    this.#setStatus('closed')
+    this.#firstConnect.reject(new AmqpConnectFailedError(error))
+    this.emit('closed', { role: this.role, error })
+  }
+
+  #setStatus(status: ConnectionStatus): void {
+    this.#status = status
+  }
+
+  #withHeartbeat(url: string): string {
+    const parsed = new URL(url)
+    if (!parsed.searchParams.has('heartbeat')) parsed.searchParams.set('heartbeat', String(this.#config.heartbeat))
+    return parsed.toString()
+  }
+
+  #describe(err: unknown): string {
+    return describeError(err, this.#config.secrets)
+  }
+
+  /** For close(): wait for an attempt in flight so nothing it opened outlives us. */
+  get pendingAttempt(): Promise<void> | null {
+    return this.#pendingAttempt
+  }
+}

@@ -1,0 +1,122 @@
+import type { Jitter } from './backoff.js'
+import { AmqpInvalidOptionError } from './errors.js'
+import type { Topology } from './topology.js'
+
+export interface ReconnectOptions {
+  /** Ceiling of the first delay, ms. Default 100. */
+  initialDelay?: number
+  /** Cap on any delay, ms. Default 30 000. */
+  maxDelay?: number
+  /** Growth per failed attempt. Default 2. */
+  factor?: number
+  /** Default 'full'. */
+  jitter?: Jitter
+  /** Failed attempts in a row before giving up (status 'closed'). Default Infinity. */
+  maxAttempts?: number
+  /** A connection up this long (ms) forgets earlier failures. Default 2 000. */
+  stableAfter?: number
+}
+
+export interface AmqpConnectionOptions {
+  /** One URL, or several tried in turn (cluster failover). */
+  url?: string | string[]
+  /** Shown in the management UI; suffixed with ':publish' / ':consume'. */
+  connectionName?: string
+  /** Heartbeat interval in seconds; 0 disables. Default 10. */
+  heartbeat?: number
+  reconnect?: ReconnectOptions
+  /** true: register fails after connectTimeout if no broker answers. false: start degraded. Default true. */
+  waitForConnection?: boolean
+  /** ms; bounds each connection attempt and, with waitForConnection, the wait at register. Default 10 000. */
+  connectTimeout?: number
+  /** Asserted on every (re)connect, before any channel is handed out. */
+  topology?: Topology
+}
+
+export interface ResolvedOptions {
+  urls: string[]
+  connectionName: string
+  heartbeat: number
+  reconnect: Required<ReconnectOptions>
+  waitForConnection: boolean
+  connectTimeout: number
+  topology: Topology
+}
+
+const DEFAULT_URL = 'amqp://guest:guest@127.0.0.1:5672'
+const JITTERS: readonly Jitter[] = ['full', 'equal', 'none']
+
+function invalid(field: string, problem: string): never {
+  throw new AmqpInvalidOptionError(field, problem)
+}
+
+function number(field: string, value: unknown, fallback: number, min: number, allowInfinity = false): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || Number.isNaN(value) || (!allowInfinity && !Number.isFinite(value))) {
+    invalid(
+      field,
+      `expected a ${allowInfinity ? '' : 'finite '}number, got ${typeof value === 'number' ? value : typeof value}`
+    )
+  }
+  if (value < min) invalid(field, `must be >= ${min}, got ${value}`)
+  return value
+}
+
+function validUrl(field: string, value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0)
+    invalid(field, 'expected a non-empty amqp:// or amqps:// URL string')
+  let protocol: string
+  try {
+    protocol = new URL(value).protocol
+  } catch {
+    // The text may hold a password: say what is wrong, never echo the value.
+    invalid(field, 'is not a valid URL')
+  }
+  if (protocol !== 'amqp:' && protocol !== 'amqps:') invalid(field, `protocol must be amqp: or amqps:, got ${protocol}`)
+  return value
+}
+
+export function resolveOptions(options: AmqpConnectionOptions = {}): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) invalid('options', 'expected an object')
+  const rawUrls = options.url ?? DEFAULT_URL
+  const urls = Array.isArray(rawUrls) ? rawUrls.map((u, i) => validUrl(`url[${i}]`, u)) : [validUrl('url', rawUrls)]
+  if (urls.length === 0) invalid('url', 'expected at least one URL')
+
+  const connectionName = options.connectionName ?? 'fastify-amqp'
+  if (typeof connectionName !== 'string' || connectionName.length === 0)
+    invalid('connectionName', 'expected a non-empty string')
+
+  const reconnect = options.reconnect ?? {}
+  if (typeof reconnect !== 'object' || reconnect === null) invalid('reconnect', 'expected an object')
+  const initialDelay = number('reconnect.initialDelay', reconnect.initialDelay, 100, 0)
+  const maxDelay = number('reconnect.maxDelay', reconnect.maxDelay, 30_000, 0)
+  if (maxDelay < initialDelay) invalid('reconnect.maxDelay', `must be >= reconnect.initialDelay (${initialDelay})`)
+  const jitter = reconnect.jitter ?? 'full'
+  if (!JITTERS.includes(jitter)) invalid('reconnect.jitter', `expected one of ${JITTERS.join(', ')}`)
+
+  const waitForConnection = options.waitForConnection ?? true
+  if (typeof waitForConnection !== 'boolean') invalid('waitForConnection', 'expected a boolean')
+
+  const topology = options.topology ?? {}
+  if (typeof topology !== 'object' || topology === null) invalid('topology', 'expected an object')
+  for (const key of ['exchanges', 'queues', 'bindings'] as const) {
+    if (topology[key] !== undefined && !Array.isArray(topology[key])) invalid(`topology.${key}`, 'expected an array')
+  }
+
+  return {
+    urls,
+    connectionName,
+    heartbeat: number('heartbeat', options.heartbeat, 10, 0),
+    reconnect: {
+      initialDelay,
+      maxDelay,
+      factor: number('reconnect.factor', reconnect.factor, 2, 1),
+      jitter,
+      maxAttempts: number('reconnect.maxAttempts', reconnect.maxAttempts, Number.POSITIVE_INFINITY, 1, true),
+      stableAfter: number('reconnect.stableAfter', reconnect.stableAfter, 2_000, 0),
+    },
+    waitForConnection,
+    connectTimeout: number('connectTimeout', options.connectTimeout, 10_000, 1),
+    topology,
+  }
+}

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Fresh-machine setup shared by the test and demo commands: the pinned pnpm,
+# a RabbitMQ answering on 127.0.0.1:5672, and the frozen-lockfile install.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PNPM_VERSION=$(node -p "require('./package.json').packageManager.split('@')[1]")
+if ! command -v pnpm >/dev/null 2>&1 || [ "$(pnpm -v)" != "$PNPM_VERSION" ]; then
+  npm install -g "pnpm@${PNPM_VERSION}"
+fi
+
+scripts/ensure-rabbitmq.sh
+pnpm install --frozen-lockfile
