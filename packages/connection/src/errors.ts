@@ -27,8 +27,3 @@ export const AmqpTopologyError = createError<[string, string, { cause: unknown }
   'Could not declare %s: %s',
   500
 )
-export const AmqpChannelSetupError = createError<[string, string]>(
-  'FST_AMQP_CHANNEL_SETUP',
-  'Setup of channel "%s" failed: %s',
-  500
-)

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events'
 import type { Channel, ConfirmChannel } from 'amqplib'
 import type { FastifyBaseLogger } from 'fastify'
 import { Backoff } from './backoff.js'
+import { closeQuietly } from './close-quietly.js'
 import { AmqpClosedError } from './errors.js'
 import type { ConnectionRole, ManagedConnection } from './managed-connection.js'
 import type { ReconnectOptions } from './options.js'
@@ -126,7 +127,7 @@ export class ManagedChannel<C extends Channel = Channel> extends EventEmitter<Ma
     this.#waiters.clear()
     const channel = this.#channel
     this.#channel = null
-    if (channel) await channel.close().catch(() => {})
+    if (channel) await closeQuietly(channel)
   }
 
   async #open(): Promise<void> {
@@ -145,13 +146,13 @@ export class ManagedChannel<C extends Channel = Channel> extends EventEmitter<Ma
     } catch (err) {
       this.#opening = false
       this.#log.error({ channel: this.name, err: describeError(err, this.#secrets) }, 'amqp channel setup failed')
-      if (channel) await channel.close().catch(() => {})
+      if (channel) await closeQuietly(channel)
       this.#retryLater()
       return
     }
     this.#opening = false
     if (this.#closed) {
-      await channel.close().catch(() => {})
+      await closeQuietly(channel)
       return
     }
     this.#channel = channel

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events'
 import { type ChannelModel, connect } from 'amqplib'
 import type { FastifyBaseLogger } from 'fastify'
 import { Backoff } from './backoff.js'
+import { closeQuietly } from './close-quietly.js'
 import { AmqpConnectFailedError } from './errors.js'
 import type { ResolvedOptions } from './options.js'
 import { describeError, redactUrl } from './redact.js'
@@ -57,7 +58,6 @@ export class ManagedConnection extends EventEmitter<ConnectionEvents> {
   #everConnected = false
   #reconnects = 0
   #lastError: string | null = null
-  #pendingAttempt: Promise<void> | null = null
   #firstConnect: { promise: Promise<void>; resolve: () => void; reject: (err: Error) => void }
 
   constructor(config: ManagedConnectionConfig) {
@@ -122,13 +122,7 @@ export class ManagedConnection extends EventEmitter<ConnectionEvents> {
     this.#firstConnect.reject(new AmqpConnectFailedError('the connection was closed before it connected'))
     const model = this.#model
     this.#model = null
-    if (model) {
-      try {
-        await model.close()
-      } catch (err) {
-        this.#log.debug({ role: this.role, err: this.#describe(err) }, 'amqp connection close failed')
-      }
-    }
+    if (model) await closeQuietly(model)
     // An attempt in progress finishes by itself (bounded by connectTimeout) and closes what it opened.
     this.#setStatus('closed')
     this.emit('closed', { role: this.role })
@@ -137,9 +131,7 @@ export class ManagedConnection extends EventEmitter<ConnectionEvents> {
 
   #attempt(): void {
     if (this.#abort.signal.aborted) return
-    this.#pendingAttempt = this.#connectOnce().finally(() => {
-      this.#pendingAttempt = null
-    })
+    void this.#connectOnce()
   }
 
   async #connectOnce(): Promise<void> {
@@ -155,12 +147,12 @@ export class ManagedConnection extends EventEmitter<ConnectionEvents> {
       model.on('error', (err: Error) => this.#onConnectionError(err))
       if (!isEmptyTopology(this.#config.topology)) await this.#declareTopology(model)
     } catch (err) {
-      if (model) await model.close().catch(() => {})
+      if (model) await closeQuietly(model)
       this.#onAttemptFailed(err)
       return
     }
     if (this.#abort.signal.aborted) {
-      await model.close().catch(() => {})
+      await closeQuietly(model)
       return
     }
     this.#onConnected(model, url)
@@ -172,7 +164,7 @@ export class ManagedConnection extends EventEmitter<ConnectionEvents> {
     try {
       await assertTopology(channel, this.#config.topology)
     } finally {
-      await channel.close().catch(() => {})
+      await closeQuietly(channel)
     }
   }
 
@@ -240,7 +232,7 @@ export class ManagedConnection extends EventEmitter<ConnectionEvents> {
     }
     const delay = this.#backoff.next()
     const attempt = this.#backoff.attempt
-    this.#setStatus(this.#everConnected ? 'reconnecting' : 'connecting')
+    this.#setStatus('reconnecting')
     this.#log.info({ role: this.role, attempt, delay }, 'amqp reconnect scheduled')
     this.emit('reconnecting', { role: this.role, attempt, delay, error })
     this.#timer = setTimeout(() => {
@@ -268,10 +260,5 @@ export class ManagedConnection extends EventEmitter<ConnectionEvents> {
 
   #describe(err: unknown): string {
     return describeError(err, this.#config.secrets)
-  }
-
-  /** For close(): wait for an attempt in flight so nothing it opened outlives us. */
-  get pendingAttempt(): Promise<void> | null {
-    return this.#pendingAttempt
   }
 }

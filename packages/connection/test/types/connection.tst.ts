@@ -1,0 +1,57 @@
+import type { Channel, ConfirmChannel } from 'amqplib'
+import Fastify from 'fastify'
+import { describe, expect, test } from 'tstyche'
+import amqp, { type AmqpClient, type AmqpHealth, type ConnectionStatus, type ManagedChannel } from '../../src/index.js'
+
+const app = Fastify()
+
+describe('app.amqp', () => {
+  test('is decorated with the client', () => {
+    expect(app.amqp).type.toBe<AmqpClient>()
+    expect(app.amqp.status).type.toBe<ConnectionStatus>()
+    expect(app.amqp.health()).type.toBe<AmqpHealth>()
+  })
+
+  test('channel({ confirm: true }) gives a confirm channel', () => {
+    expect(app.amqp.channel({ confirm: true })).type.toBe<ManagedChannel<ConfirmChannel>>()
+    expect(app.amqp.channel()).type.toBe<ManagedChannel<Channel>>()
+    expect(
+      app.amqp.channel({
+        setup: async (ch) => {
+          await ch.prefetch(1)
+        },
+      })
+    ).type.toBe<ManagedChannel<Channel>>()
+  })
+
+  test('event payloads name the connection role', () => {
+    app.amqp.on('connected', (info) => {
+      expect(info.role).type.toBe<'publish' | 'consume'>()
+    })
+    expect(app.amqp.on).type.not.toBeCallableWith('nonsense', () => {})
+  })
+})
+
+describe('options', () => {
+  test('valid options compile', () => {
+    expect(app.register).type.toBeCallableWith(amqp, {
+      url: ['amqp://a', 'amqp://b'],
+      connectionName: 'orders',
+      heartbeat: 10,
+      reconnect: { initialDelay: 100, maxDelay: 30_000, factor: 2, jitter: 'full' as const, maxAttempts: Infinity },
+      waitForConnection: false,
+      connectTimeout: 5_000,
+      topology: {
+        exchanges: [{ name: 'orders', type: 'topic' }],
+        queues: [{ name: 'q' }],
+        bindings: [{ exchange: 'orders', queue: 'q', routingKey: '#' }],
+      },
+    })
+  })
+
+  test('invalid options do not', () => {
+    expect(app.register).type.not.toBeCallableWith(amqp, { url: 42 })
+    expect(app.register).type.not.toBeCallableWith(amqp, { heartbeat: '10' })
+    expect(app.register).type.not.toBeCallableWith(amqp, { reconnect: { jitter: 'sometimes' } })
+  })
+})
