@@ -45,6 +45,7 @@ export class AmqpClient extends EventEmitter<ConnectionEvents> {
 
   constructor(options: ResolvedOptions, log: FastifyBaseLogger) {
     super()
+    this.setMaxListeners(0)
     this.#options = options
     const secrets = passwordsOf(options.urls)
     const make = (role: ConnectionRole) => {

@@ -35,8 +35,15 @@ export interface ManagedConnectionConfig extends ResolvedOptions {
   secrets: string[]
 }
 
-// Errors that retrying cannot fix: before the first connection they fail fast.
-const FATAL = /ACCESS[-_]REFUSED|NOT[-_]ALLOWED|FST_AMQP_TOPOLOGY/
+// AMQP reply codes that retrying cannot fix: access refused, not found, precondition failed.
+const CONFIG_ERROR_CODES = new Set([403, 404, 406])
+
+/** Bad credentials or a topology the broker rejects: before the first connection, fail fast. */
+function isConfigError(err: unknown): boolean {
+  const { code, cause, message } = (err ?? {}) as { code?: unknown; cause?: { code?: unknown }; message?: unknown }
+  if (/ACCESS[-_]REFUSED|NOT[-_]ALLOWED/.test(String(message))) return true
+  return code === 'FST_AMQP_TOPOLOGY' && CONFIG_ERROR_CODES.has(cause?.code as number)
+}
 
 /**
  * One AMQP connection that heals itself. amqplib 2.x has an opt-in recovery
@@ -62,6 +69,8 @@ export class ManagedConnection extends EventEmitter<ConnectionEvents> {
 
   constructor(config: ManagedConnectionConfig) {
     super()
+    // One listener per managed channel: many consumers are normal, not a leak.
+    this.setMaxListeners(0)
     this.role = config.role
     this.#config = config
     this.#log = config.log
@@ -213,7 +222,7 @@ export class ManagedConnection extends EventEmitter<ConnectionEvents> {
     const error = this.#describe(err)
     this.#lastError = error
     if (this.#abort.signal.aborted) return
-    if (!this.#everConnected && FATAL.test(`${(err as { code?: string })?.code ?? ''} ${error}`)) {
+    if (!this.#everConnected && isConfigError(err)) {
       this.#log.error({ role: this.role, url: this.url, err: error }, 'amqp connection refused: not retrying')
       this.#giveUp(error)
       return

@@ -64,3 +64,28 @@ t.test('app.close() closes channels, then connections; status closed; twice is s
   await t.resolves(app.amqp.close())
   t.throws(() => app.amqp.channel(), { code: 'FST_AMQP_CLOSED' })
 })
+
+t.test('a topology the broker rejects fails register at once, naming the queue', async (t) => {
+  const queue = uniqueName('topo406')
+  const admin = await buildApp(t)
+  const ch = await admin.amqp.channel().waitForOpen()
+  await ch.assertQueue(queue, { durable: true, arguments: { 'x-max-length': 1 } })
+  t.teardown(() => ch.deleteQueue(queue))
+  const started = Date.now()
+  const err = await buildApp(t, { topology: { queues: [{ name: queue }] } }).catch((e: Error) => e)
+  t.match(err, { code: 'FST_AMQP_CONNECT_FAILED' })
+  t.match((err as Error).message, new RegExp(`queue "${queue}".*inequivalent arg 'x-max-length'`))
+  t.ok(Date.now() - started < 5_000, 'without waiting for connectTimeout')
+})
+
+t.test('many managed channels on one connection raise no listener-leak warning', async (t) => {
+  const warnings: string[] = []
+  const onWarning = (w: Error) => warnings.push(w.name)
+  process.on('warning', onWarning)
+  t.teardown(() => process.off('warning', onWarning))
+  const app = await buildApp(t)
+  const channels = Array.from({ length: 30 }, (_, i) => app.amqp.channel({ name: `c${i}` }))
+  await Promise.all(channels.map((c) => c.waitForOpen()))
+  await new Promise((resolve) => setImmediate(resolve))
+  t.same(warnings, [])
+})
