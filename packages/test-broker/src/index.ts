@@ -1,0 +1,5 @@
+export type { ConsumerInfo } from './cli-queries.js'
+export { type FaultProxy, startFaultProxy } from './fault-proxy.js'
+export { type BrokerNode, type BrokerNodeOptions, startBroker } from './node.js'
+export { freePort } from './ports.js'
+export { closeSharedConnectionsNamed, listSharedConsumers, SHARED_NODE_NAME, sharedRabbitmqctl } from './shared.js'

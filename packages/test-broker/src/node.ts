@@ -1,0 +1,396 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { registerLive, spawnWatchdog, unregisterLive } from './cleanup.js'
+import { type ConsumerInfo, closeConnectionsNamedWith, listConsumersWith } from './cli-queries.js'
+import { epmdNames } from './epmd.js'
+import { freePort, isPortOpen, sleep } from './ports.js'
+import { isSameProcessAlive, killGroup, killProcesses, type ProcessRef, processTree } from './process-tree.js'
+import { RABBITMQ_BIN_DIR, runRabbitmqctl } from './rabbitmqctl.js'
+
+export interface BrokerNodeOptions {
+  /** Short node name (the host part is always `localhost`); default `tb-<random>`. */
+  name?: string
+}
+
+export interface BrokerNode {
+  readonly nodeName: string
+  readonly port: number
+  readonly url: string
+  readonly dataDir: string
+  start(): Promise<void>
+  stop(): Promise<void>
+  restart(options?: { keepData?: boolean }): Promise<void>
+  kill(): Promise<void>
+  setMemoryAlarm(on: boolean): Promise<void>
+  closeAllConnections(reason?: string): Promise<void>
+  closeConnectionsNamed(connectionName: string, reason?: string): Promise<number>
+  listConsumers(): Promise<ConsumerInfo[]>
+  rabbitmqctl(...args: string[]): Promise<string>
+  dispose(): Promise<void>
+}
+
+const START_TIMEOUT_MS = 60_000
+const STOP_TIMEOUT_MS = 20_000
+const START_ATTEMPTS = 3
+const DEFAULT_REASON = 'closed by @fastify-amqp/test-broker'
+
+interface Running {
+  child: ChildProcess
+  watchdog: ChildProcess
+  exited: Promise<void>
+  exitCode: number | null
+  exitSignal: NodeJS.Signals | null
+  hasExited: boolean
+}
+
+/**
+ * A free port outside 35672-35682, where every rabbitmqctl run listens for its own Erlang distribution:
+ * a CLI started while the node boots (await_startup does) could otherwise take the port the node is about to bind.
+ */
+async function nodePort(): Promise<number> {
+  for (;;) {
+    const port = await freePort()
+    if (port < 35672 || port > 35682) return port
+  }
+}
+
+function shortNameOf(name: string | undefined): string {
+  const short = (name ?? `tb-${randomBytes(4).toString('hex')}`).replace(/@localhost$/, '')
+  if (!/^[A-Za-z0-9_-]+$/.test(short)) {
+    throw new Error(
+      `invalid node name ${JSON.stringify(name)}: use letters, digits, - and _ (host is always localhost)`
+    )
+  }
+  return short
+}
+
+function tail(file: string, lines: number): string {
+  try {
+    return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n')
+  } catch {
+    return '(no log)'
+  }
+}
+
+class DisposableBrokerNode implements BrokerNode {
+  readonly nodeName: string
+  readonly dataDir: string
+  private readonly shortName: string
+  private amqpPort = 0
+  private distPort = 0
+  private running: Running | undefined
+  private everStarted = false
+  private spawnedBefore = false
+  private disposed = false
+  /** start/stop/kill/restart/dispose run one at a time, in call order. */
+  private lifecycle: Promise<unknown> = Promise.resolve()
+
+  constructor(options: BrokerNodeOptions) {
+    this.shortName = shortNameOf(options.name)
+    this.nodeName = `${this.shortName}@localhost`
+    this.dataDir = mkdtempSync(join(tmpdir(), `test-broker-${this.shortName}-`))
+    writeFileSync(join(this.dataDir, 'enabled_plugins'), '[].\n')
+    writeFileSync(join(this.dataDir, 'rabbitmq-env.conf'), '')
+    // A low disk limit, so a nearly full CI disk does not raise a disk alarm and block publishers by surprise.
+    writeFileSync(join(this.dataDir, 'rabbitmq.conf'), 'disk_free_limit.absolute = 10MB\n')
+    registerLive(this)
+  }
+
+  get port(): number {
+    return this.amqpPort
+  }
+
+  get url(): string {
+    return `amqp://guest:guest@127.0.0.1:${this.amqpPort}`
+  }
+
+  private get logFile(): string {
+    return join(this.dataDir, 'rabbitmq.log')
+  }
+
+  private get mnesiaBase(): string {
+    return join(this.dataDir, 'mnesia')
+  }
+
+  /** The environment of both the server and its CLI: nothing from /etc/rabbitmq, /var/lib/rabbitmq or the caller. */
+  private env(): NodeJS.ProcessEnv {
+    const env: NodeJS.ProcessEnv = {}
+    for (const [key, value] of Object.entries(process.env)) {
+      if (!key.startsWith('RABBITMQ_') && !key.startsWith('ERL_')) env[key] = value
+    }
+    return {
+      ...env,
+      HOME: this.dataDir, // the Erlang cookie is created here, shared by server and CLI
+      RABBITMQ_NODENAME: this.nodeName,
+      RABBITMQ_NODE_IP_ADDRESS: '127.0.0.1',
+      RABBITMQ_NODE_PORT: String(this.amqpPort),
+      RABBITMQ_DIST_PORT: String(this.distPort),
+      RABBITMQ_MNESIA_BASE: this.mnesiaBase,
+      RABBITMQ_LOG_BASE: join(this.dataDir, 'log'),
+      RABBITMQ_LOGS: '-', // log to stdout only, which goes to rabbitmq.log
+      RABBITMQ_ENABLED_PLUGINS_FILE: join(this.dataDir, 'enabled_plugins'),
+      RABBITMQ_CONFIG_FILE: join(this.dataDir, 'rabbitmq.conf'),
+      RABBITMQ_CONFIG_FILES: join(this.dataDir, 'conf.d'),
+      RABBITMQ_ADVANCED_CONFIG_FILE: join(this.dataDir, 'advanced.config'),
+      RABBITMQ_CONF_ENV_FILE: join(this.dataDir, 'rabbitmq-env.conf'),
+      RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: '-kernel inet_dist_use_interface {127,0,0,1}',
+      // only matters if no epmd runs yet and this node has to start one (it daemonizes; we never kill it)
+      ERL_EPMD_ADDRESS: '127.0.0.1',
+    }
+  }
+
+  rabbitmqctl(...args: string[]): Promise<string> {
+    return runRabbitmqctl(['-n', this.nodeName, ...args], { env: this.env(), cwd: this.dataDir })
+  }
+
+  start(): Promise<void> {
+    return this.serialize(() => this.doStart())
+  }
+
+  stop(): Promise<void> {
+    return this.serialize(() => this.doStop())
+  }
+
+  kill(): Promise<void> {
+    return this.serialize(() => this.doKill())
+  }
+
+  restart(options: { keepData?: boolean } = {}): Promise<void> {
+    return this.serialize(async () => {
+      await this.doStop()
+      if (options.keepData === false) rmSync(this.mnesiaBase, { recursive: true, force: true })
+      await this.doStart()
+    })
+  }
+
+  dispose(): Promise<void> {
+    return this.serialize(async () => {
+      await this.doKill()
+      this.disposed = true
+      rmSync(this.dataDir, { recursive: true, force: true })
+      unregisterLive(this)
+    }, 'skip')
+  }
+
+  async setMemoryAlarm(on: boolean): Promise<void> {
+    // 0.0000001 of the RAM is below what any node uses, so the memory alarm goes off at once; 0.4 is the default
+    await this.rabbitmqctl('-q', 'set_vm_memory_high_watermark', on ? '0.0000001' : '0.4')
+  }
+
+  async closeAllConnections(reason = DEFAULT_REASON): Promise<void> {
+    await this.rabbitmqctl('-q', 'close_all_connections', reason)
+  }
+
+  closeConnectionsNamed(connectionName: string, reason?: string): Promise<number> {
+    return closeConnectionsNamedWith((...args) => this.rabbitmqctl(...args), connectionName, reason)
+  }
+
+  listConsumers(): Promise<ConsumerInfo[]> {
+    return listConsumersWith((...args) => this.rabbitmqctl(...args))
+  }
+
+  /** Process 'exit' safety net for a node nobody disposed: SIGKILL it and remove its files, synchronously. */
+  emergencyCleanup(): void {
+    this.killSync()
+    rmSync(this.dataDir, { recursive: true, force: true })
+  }
+
+  /** Synchronous SIGKILL of everything this node runs. */
+  private killSync(): void {
+    const running = this.running
+    if (!running) return
+    const pid = running.child.pid
+    if (pid !== undefined) {
+      const tree = processTree(pid)
+      killGroup(pid)
+      killProcesses(tree)
+    }
+    if (running.watchdog.pid !== undefined) killGroup(running.watchdog.pid)
+  }
+
+  private serialize<T>(operation: () => Promise<T>, whenDisposed: 'throw' | 'skip' = 'throw'): Promise<T | undefined> {
+    const result = this.lifecycle.then(() => {
+      if (!this.disposed) return operation()
+      if (whenDisposed === 'skip') return undefined
+      throw new Error(`broker node ${this.nodeName} is disposed`)
+    })
+    this.lifecycle = result.catch(() => {})
+    return result
+  }
+
+  private async doStart(): Promise<void> {
+    if (this.running) return
+    for (let attempt = 1; ; attempt++) {
+      if (!this.everStarted) {
+        // Ports are picked once and kept for the node's life, so clients can reconnect to the same URL.
+        this.amqpPort = await nodePort()
+        do this.distPort = await nodePort()
+        while (this.distPort === this.amqpPort)
+      }
+      try {
+        await this.boot()
+        this.everStarted = true
+        return
+      } catch (error) {
+        const portTaken = /eaddrinuse|address already in use|in use by another node/i.test(String(error))
+        if (this.everStarted || !portTaken || attempt >= START_ATTEMPTS) throw error
+      }
+    }
+  }
+
+  private async boot(): Promise<void> {
+    const deadline = Date.now() + START_TIMEOUT_MS
+    await this.waitUntilNameFree(deadline)
+    mkdirSync(join(this.dataDir, 'log'), { recursive: true })
+    const logFd = openSync(this.logFile, 'a')
+    let child: ChildProcess
+    try {
+      child = spawn(`${RABBITMQ_BIN_DIR}/rabbitmq-server`, [], {
+        cwd: this.dataDir,
+        env: this.env(),
+        detached: true, // own process group, so kill() can take beam and its shell down together
+        stdio: ['ignore', logFd, logFd],
+      })
+    } finally {
+      closeSync(logFd)
+    }
+    const pid = child.pid
+    if (pid === undefined) {
+      await new Promise((resolve) => child.once('error', resolve))
+      throw new Error(`could not spawn ${RABBITMQ_BIN_DIR}/rabbitmq-server`)
+    }
+    this.spawnedBefore = true
+    const watchdog = spawnWatchdog(pid, this.dataDir)
+    const running: Running = {
+      child,
+      watchdog,
+      exitCode: null,
+      exitSignal: null,
+      hasExited: false,
+      exited: new Promise<void>((resolve) => {
+        child.once('exit', (code, signal) => {
+          running.exitCode = code
+          running.exitSignal = signal
+          running.hasExited = true
+          if (watchdog.pid !== undefined) killGroup(watchdog.pid)
+          if (this.running === running) this.running = undefined
+          resolve()
+        })
+      }),
+    }
+    child.on('error', () => {})
+    child.unref() // a forgotten node must not keep the test process alive; the exit hook then kills it
+    this.running = running
+    try {
+      await this.waitUntilUp(running, deadline)
+    } catch (error) {
+      await this.doKill()
+      throw new Error(
+        `RabbitMQ node ${this.nodeName} (amqp port ${this.amqpPort}, dist port ${this.distPort}) did not start: ${
+          (error as Error).message
+        }\n--- last lines of ${this.logFile} ---\n${tail(this.logFile, 40)}`
+      )
+    }
+  }
+
+  private async waitUntilNameFree(deadline: number): Promise<void> {
+    // After our own node died, epmd may need a moment to notice; before that, the name is someone else's.
+    const limit = this.spawnedBefore ? Math.min(deadline, Date.now() + 10_000) : 0
+    while ((await epmdNames()).has(this.shortName)) {
+      if (Date.now() > limit) {
+        throw new Error(`node name ${this.nodeName} is registered with epmd by another running Erlang node`)
+      }
+      await sleep(200)
+    }
+  }
+
+  private async waitUntilUp(running: Running, deadline: number): Promise<void> {
+    const check = (what: string): void => {
+      if (running.hasExited) {
+        throw new Error(`the server process exited (code ${running.exitCode}, signal ${running.exitSignal}) ${what}`)
+      }
+      if (Date.now() > deadline) throw new Error(`timed out after ${START_TIMEOUT_MS / 1000}s ${what}`)
+    }
+    // 1. the node registered with epmd: until then `rabbitmqctl await_startup` fails at once
+    while ((await epmdNames()).get(this.shortName) !== this.distPort) {
+      check('before registering with epmd')
+      await sleep(100)
+    }
+    // 2. the rabbit application booted
+    for (;;) {
+      check('before await_startup succeeded')
+      const seconds = String(Math.max(1, Math.ceil((deadline - Date.now()) / 1000)))
+      const outcome = await Promise.race([
+        this.rabbitmqctl('-q', 'await_startup', '--timeout', seconds).then(
+          () => 'up' as const,
+          (error: Error) => error
+        ),
+        running.exited.then(() => 'exited' as const),
+      ])
+      if (outcome === 'up') break
+      if (outcome !== 'exited' && Date.now() > deadline) throw outcome
+      await sleep(250)
+    }
+    // 3. await_startup can return a moment before the AMQP listener accepts connections
+    while (!(await isPortOpen(this.amqpPort))) {
+      check(`before port ${this.amqpPort} accepted connections`)
+      await sleep(100)
+    }
+  }
+
+  private async doStop(): Promise<void> {
+    const running = this.running
+    if (!running) return
+    const tree = running.child.pid === undefined ? [] : processTree(running.child.pid)
+    running.child.ref() // we wait for its exit now, so it must keep the event loop alive
+    try {
+      await this.rabbitmqctl('-q', 'stop')
+    } catch {
+      // a hung or half-dead node: the SIGKILL below takes care of it
+    }
+    let timer: NodeJS.Timeout | undefined
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), STOP_TIMEOUT_MS)
+    })
+    const outcome = await Promise.race([running.exited, timedOut])
+    clearTimeout(timer)
+    if (outcome === 'timeout') {
+      await this.doKill()
+      return
+    }
+    await this.reap(tree)
+  }
+
+  private async doKill(): Promise<void> {
+    const running = this.running
+    if (!running) return
+    const pid = running.child.pid
+    const tree = pid === undefined ? [] : processTree(pid)
+    running.child.ref() // we wait for its exit now, so it must keep the event loop alive
+    this.killSync()
+    await running.exited
+    await this.reap(tree)
+  }
+
+  /** SIGKILLs and waits out whatever of the node's process tree (erl_child_setup, inet_gethost, ...) is left. */
+  private async reap(tree: readonly ProcessRef[]): Promise<void> {
+    killProcesses(tree)
+    const limit = Date.now() + 5_000
+    while (tree.some((proc) => proc.comm !== 'epmd' && isSameProcessAlive(proc)) && Date.now() < limit) await sleep(50)
+  }
+}
+
+/** Creates a disposable RabbitMQ node in a fresh temp dir and starts it. */
+export async function startBroker(options: BrokerNodeOptions = {}): Promise<BrokerNode> {
+  const node = new DisposableBrokerNode(options)
+  try {
+    await node.start()
+  } catch (error) {
+    await node.dispose()
+    throw error
+  }
+  return node
+}

@@ -1,0 +1,50 @@
+import { readFileSync } from 'node:fs'
+import { type ConsumerInfo, closeConnectionsNamedWith, listConsumersWith } from './cli-queries.js'
+import { runRabbitmqctl } from './rabbitmqctl.js'
+
+/** The shared broker every package's tests use; only ever touched through named connections. */
+export const SHARED_NODE_NAME = process.env.RABBITMQ_NODENAME || 'rabbit@localhost'
+
+interface Account {
+  uid: number
+  gid: number
+  home: string
+}
+
+function rabbitmqAccount(): Account | undefined {
+  try {
+    for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
+      const [name, , uid, gid, , home] = line.split(':')
+      if (name === 'rabbitmq' && uid && gid && home) return { uid: Number(uid), gid: Number(gid), home }
+    }
+  } catch {
+    // no /etc/passwd: not Linux
+  }
+  return undefined
+}
+
+/**
+ * rabbitmqctl against the shared node. As root the CLI runs as the rabbitmq user with its HOME, like
+ * Debian's /usr/sbin/rabbitmqctl wrapper does (but without its shell quoting); otherwise as the current user.
+ */
+export function sharedRabbitmqctl(...args: string[]): Promise<string> {
+  const account = process.getuid?.() === 0 ? rabbitmqAccount() : undefined
+  if (!account) return runRabbitmqctl(['-n', SHARED_NODE_NAME, ...args])
+  return runRabbitmqctl(['-n', SHARED_NODE_NAME, ...args], {
+    uid: account.uid,
+    gid: account.gid,
+    cwd: account.home,
+    env: { ...process.env, HOME: account.home, USER: 'rabbitmq', LOGNAME: 'rabbitmq' },
+  })
+}
+
+/** Closes the shared broker's connections whose client_properties.connection_name equals connectionName. */
+export function closeSharedConnectionsNamed(connectionName: string, reason?: string): Promise<number> {
+  return closeConnectionsNamedWith(sharedRabbitmqctl, connectionName, reason)
+}
+
+/** Consumers on the shared broker (default vhost), optionally only those of one queue. */
+export async function listSharedConsumers(queue?: string): Promise<ConsumerInfo[]> {
+  const consumers = await listConsumersWith(sharedRabbitmqctl)
+  return queue === undefined ? consumers : consumers.filter((consumer) => consumer.queue === queue)
+}
