@@ -10,4 +10,11 @@ if ! command -v pnpm >/dev/null 2>&1 || [ "$(pnpm -v)" != "$PNPM_VERSION" ]; the
 fi
 
 scripts/ensure-rabbitmq.sh
+
+# better-sqlite3 is compiled on install when no prebuilt binary can be downloaded: node-gyp then
+# needs Node's headers, which a distribution's Node ships next to the binary (/usr/include/node).
+node_prefix=$(dirname "$(dirname "$(command -v node)")")
+if [ -z "${npm_config_nodedir:-}" ] && [ -f "$node_prefix/include/node/node.h" ]; then
+  export npm_config_nodedir="$node_prefix"
+fi
 pnpm install --frozen-lockfile

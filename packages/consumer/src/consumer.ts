@@ -1,0 +1,283 @@
+import type { AmqpClient, ManagedChannel } from '@fastify-amqp/connection'
+import type { Channel, ConsumeMessage } from 'amqplib'
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
+import { Decoder } from './decode.js'
+import { attemptOf, ChannelState, Delivery } from './delivery.js'
+import { ConsumerChannelLostError } from './errors.js'
+import { Failures } from './failures.js'
+import { Message, type MessageContext } from './message.js'
+import { delayQueueName, type ResolvedConsumer } from './options.js'
+import { describeConsumer } from './registry.js'
+import { errorText } from './republish.js'
+import type { ConsumeHandler, ConsumerInfo, ConsumeSchema, PublisherLike } from './types.js'
+
+// ready() waits this long at most for a consumer's first subscription.
+const START_WAIT = 5_000
+
+export interface ConsumerDeps {
+  amqp: AmqpClient
+  publisher: () => PublisherLike
+}
+
+/**
+ * One declared queue handler: its own managed channel (a 406 here leaves other
+ * consumers alone), its concurrency limit, and the ack bookkeeping that binds
+ * each delivery to the channel it came on.
+ */
+export class Consumer {
+  readonly info: ConsumerInfo
+  readonly #def: ResolvedConsumer
+  readonly #handler: ConsumeHandler
+  readonly #instance: FastifyInstance
+  readonly #decoder: Decoder
+  readonly #log: FastifyBaseLogger
+  readonly #deps: ConsumerDeps
+  readonly #context: MessageContext
+  readonly #failures: Failures
+  #managed: ManagedChannel | null = null
+  #current: ChannelState | null = null
+  readonly #running = new Set<Delivery>()
+  #pending: Delivery[] = []
+  #stopping = false
+  #idleWaiters: (() => void)[] = []
+
+  constructor(
+    def: ResolvedConsumer,
+    handler: ConsumeHandler,
+    schema: ConsumeSchema | undefined,
+    instance: FastifyInstance,
+    deps: ConsumerDeps
+  ) {
+    this.#def = def
+    this.#handler = handler
+    this.#instance = instance
+    this.#decoder = new Decoder(schema, def.maxBodyBytes)
+    this.#log = instance.log.child({ queue: def.queue })
+    this.#deps = deps
+    this.#context = { queue: def.queue, log: this.#log, publisher: deps.publisher }
+    this.#failures = new Failures(def, this.#log, deps.publisher)
+    this.info = describeConsumer(def, schema, this)
+  }
+
+  get active(): boolean {
+    return Boolean(this.#current?.open && this.#current.consumerTag)
+  }
+
+  get inFlight(): number {
+    return this.#running.size
+  }
+
+  /** Opens the channel; resolves once the first setup attempt finished (subscribed, or failed and logged). */
+  start(): Promise<void> {
+    let firstAttempt!: () => void
+    const done = new Promise<void>((resolve) => {
+      firstAttempt = resolve
+    })
+    this.#managed = this.#deps.amqp.channel({
+      name: this.#def.queue,
+      prefetch: this.#def.prefetch,
+      setup: async (channel) => {
+        try {
+          await this.#setup(channel)
+        } finally {
+          firstAttempt()
+        }
+      },
+    })
+    // With the connection down, setup runs on reconnect; do not hold up ready() for it, nor for long otherwise.
+    if (!this.#deps.amqp.connection('consume').model) return Promise.resolve()
+    let timer: NodeJS.Timeout | undefined
+    const slow = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        this.#log.warn('amqp consumer not subscribed yet; it will be when its channel opens')
+        resolve()
+      }, START_WAIT)
+    })
+    return Promise.race([done, slow]).finally(() => clearTimeout(timer))
+  }
+
+  /** Stops deliveries: basic.cancel, and unstarted deliveries go back to the queue. */
+  async cancel(): Promise<void> {
+    this.#stopping = true
+    const state = this.#current
+    if (state?.open && state.consumerTag) await this.#cancelOn(state)
+    const pending = this.#pending
+    this.#pending = []
+    for (const delivery of pending) delivery.nack(true)
+  }
+
+  /** Resolves when no handler runs. */
+  idle(): Promise<void> {
+    if (this.#running.size === 0) return Promise.resolve()
+    return new Promise((resolve) => this.#idleWaiters.push(resolve))
+  }
+
+  /** Drain timeout: abort the handlers still running; their messages are never acked. */
+  abandon(reason: Error): number {
+    for (const delivery of this.#running) delivery.abandon(reason)
+    return this.#running.size
+  }
+
+  async close(): Promise<void> {
+    this.#stopping = true
+    await this.#managed?.close()
+  }
+
+  async #setup(channel: Channel): Promise<void> {
+    const state = new ChannelState(channel)
+    channel.on('close', () => this.#onChannelClose(state))
+    try {
+      await this.#declare(channel)
+    } catch (err) {
+      // The broker's text names the argument at fault (e.g. inequivalent arg 'x-queue-type').
+      this.#log.error(
+        { err: errorText(err) },
+        `amqp consumer setup failed for queue "${this.#def.queue}": ${errorText(err)}`
+      )
+      throw err
+    }
+    if (this.#stopping) return
+    await this.#subscribe(state)
+    this.#current = state
+  }
+
+  async #declare(channel: Channel): Promise<void> {
+    const def = this.#def
+    await channel.assertQueue(def.queue, { durable: true, arguments: def.queueArguments })
+    for (const ms of new Set(def.delays)) {
+      // Expired messages dead-letter back to the main queue through the default exchange.
+      await channel.assertQueue(delayQueueName(def.queue, ms), {
+        durable: true,
+        arguments: { 'x-message-ttl': ms, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': def.queue },
+      })
+    }
+    if (def.deadLetterQueue) await channel.assertQueue(def.deadLetterQueue, { durable: true })
+    for (const binding of def.bindings) {
+      if (binding.exchangeType) await channel.assertExchange(binding.exchange, binding.exchangeType, { durable: true })
+      await channel.bindQueue(def.queue, binding.exchange, binding.routingKey, binding.arguments)
+    }
+  }
+
+  async #subscribe(state: ChannelState): Promise<void> {
+    const { consumerTag } = await state.channel.consume(this.#def.queue, (msg) => this.#onDelivery(state, msg), {
+      noAck: false,
+    })
+    state.consumerTag = consumerTag
+    // close() began while we subscribed: take it back at once.
+    if (this.#stopping) await this.#cancelOn(state)
+  }
+
+  async #cancelOn(state: ChannelState): Promise<void> {
+    const tag = state.consumerTag
+    if (!tag) return
+    state.consumerTag = null
+    try {
+      await state.channel.cancel(tag)
+    } catch (err) {
+      // A closed channel has no consumer left to cancel.
+      this.#log.debug({ err: errorText(err) }, 'amqp consumer cancel failed')
+    }
+  }
+
+  #onDelivery(state: ChannelState, raw: ConsumeMessage | null): void {
+    if (raw === null) {
+      this.#onBrokerCancel(state)
+      return
+    }
+    const delivery = new Delivery(state, raw)
+    // Sent before our basic.cancel reached the broker: back to the queue, unstarted.
+    if (this.#stopping) {
+      delivery.nack(true)
+      return
+    }
+    if (this.#running.size < this.#def.concurrency) void this.#run(delivery)
+    else this.#pending.push(delivery)
+  }
+
+  #onBrokerCancel(state: ChannelState): void {
+    state.consumerTag = null
+    if (this.#stopping || !state.open) return
+    this.#log.warn('amqp consumer cancelled by the broker (queue deleted?): re-declaring and re-subscribing')
+    // On the same channel, so the acks of handlers still running stay valid.
+    void (async () => {
+      try {
+        await this.#declare(state.channel)
+        if (this.#stopping || !state.open) return
+        await this.#subscribe(state)
+        this.#log.info('amqp consumer re-subscribed after a broker cancel')
+      } catch (err) {
+        this.#log.error(
+          { err: errorText(err) },
+          `amqp consumer for queue "${this.#def.queue}" could not re-subscribe after a broker cancel; re-creating its channel`
+        )
+        // The managed channel re-creates it with backoff and runs setup again.
+        await state.channel.close().catch(() => {})
+      }
+    })()
+  }
+
+  #onChannelClose(state: ChannelState): void {
+    state.open = false
+    state.consumerTag = null
+    if (this.#current === state) this.#current = null
+    if (state.inFlight.size > 0) {
+      const reason = new ConsumerChannelLostError('channel closed')
+      for (const delivery of state.inFlight) delivery.abort(reason)
+      this.#log.warn(
+        { inFlight: state.inFlight.size },
+        'amqp consumer channel lost with handlers running: their acks are void, the broker redelivers'
+      )
+    }
+    // Received but unstarted: the broker requeues them.
+    if (this.#pending.length > 0) this.#pending = this.#pending.filter((delivery) => delivery.state !== state)
+  }
+
+  async #run(delivery: Delivery): Promise<void> {
+    this.#running.add(delivery)
+    delivery.state.inFlight.add(delivery)
+    try {
+      await this.#process(delivery)
+    } catch (err) {
+      // #process handles its own failures; reaching here is a bug, but must not crash the app.
+      this.#log.error({ err: errorText(err) }, 'amqp consumer: unexpected error while settling a message')
+    } finally {
+      this.#running.delete(delivery)
+      delivery.state.inFlight.delete(delivery)
+      this.#next()
+    }
+  }
+
+  #next(): void {
+    while (this.#running.size < this.#def.concurrency && this.#pending.length > 0) {
+      const delivery = this.#pending.shift() as Delivery
+      if (!delivery.state.open) continue
+      void this.#run(delivery)
+    }
+    if (this.#running.size === 0 && this.#idleWaiters.length > 0) {
+      const waiters = this.#idleWaiters
+      this.#idleWaiters = []
+      for (const resolve of waiters) resolve()
+    }
+  }
+
+  async #process(delivery: Delivery): Promise<void> {
+    const attempt = attemptOf(delivery.raw)
+    const decoded = this.#decoder.decode(delivery.raw)
+    if (!decoded.ok) {
+      this.#log.warn(
+        { messageId: delivery.raw.properties.messageId, reason: decoded.reason, err: decoded.message },
+        'amqp consumer: rejected message, dead-lettering it'
+      )
+      await this.#failures.deadLetter(delivery, decoded.reason, decoded.message, attempt)
+      return
+    }
+    const message = new Message(delivery, decoded.body, attempt, this.#context)
+    try {
+      await this.#handler.call(this.#instance, message as Parameters<ConsumeHandler>[0])
+    } catch (err) {
+      await this.#failures.handlerFailed(delivery, message, err)
+      return
+    }
+    if (!delivery.ack()) message.log.debug('amqp consumer: ack dropped, the channel is gone; the broker redelivers')
+  }
+}

@@ -1,0 +1,84 @@
+import type { TSchema } from '@sinclair/typebox'
+import { type TypeCheck, TypeCompiler } from '@sinclair/typebox/compiler'
+import type { Message } from 'amqplib'
+import sjson from 'secure-json-parse'
+import type { ConsumeSchema } from './types.js'
+
+/** Why a message went to the dead-letter queue (the x-death-reason header). */
+export type DeathReason =
+  | 'handler-error'
+  | 'invalid-json'
+  | 'prototype-poisoning'
+  | 'schema'
+  | 'content-type'
+  | 'too-large'
+  | 'empty'
+
+export type Decoded = { ok: true; body: unknown } | { ok: false; reason: DeathReason; message: string }
+
+const PARSE_OPTIONS = { protoAction: 'error', constructorAction: 'error' } as const
+const MAX_REPORTED_ERRORS = 5
+
+/** Turns raw deliveries into validated bodies; validators are compiled once, here. */
+export class Decoder {
+  readonly #maxBodyBytes: number
+  readonly #body: TypeCheck<TSchema> | null
+  readonly #headers: TypeCheck<TSchema> | null
+
+  constructor(schema: ConsumeSchema | undefined, maxBodyBytes: number) {
+    this.#maxBodyBytes = maxBodyBytes
+    this.#body = schema?.body ? TypeCompiler.Compile(schema.body) : null
+    this.#headers = schema?.headers ? TypeCompiler.Compile(schema.headers) : null
+  }
+
+  decode(message: Message): Decoded {
+    const { content, properties } = message
+    if (content.length > this.#maxBodyBytes)
+      return fail('too-large', `body is ${content.length} bytes, over maxBodyBytes (${this.#maxBodyBytes})`)
+    if (!isJson(properties.contentType))
+      return fail('content-type', `content type "${properties.contentType}" is not JSON`)
+    if (properties.contentEncoding !== undefined && !isIdentity(properties.contentEncoding))
+      return fail('content-type', `content encoding "${properties.contentEncoding}" is not supported`)
+    if (content.length === 0) return fail('empty', 'the body is empty')
+    let body: unknown
+    try {
+      body = sjson.parse(content, null, PARSE_OPTIONS)
+    } catch (err) {
+      const text = (err as Error).message
+      return /forbidden prototype/i.test(text) ? fail('prototype-poisoning', text) : fail('invalid-json', text)
+    }
+    if (this.#headers) {
+      const headers = properties.headers ?? {}
+      if (!this.#headers.Check(headers)) return fail('schema', `headers: ${describe(this.#headers, headers)}`)
+    }
+    if (this.#body && !this.#body.Check(body)) return fail('schema', `body: ${describe(this.#body, body)}`)
+    return { ok: true, body }
+  }
+}
+
+function fail(reason: DeathReason, message: string): Decoded {
+  return { ok: false, reason, message }
+}
+
+// A missing content type is taken as JSON: many publishers leave it out.
+function isJson(contentType: unknown): boolean {
+  if (contentType === undefined || contentType === null || contentType === '') return true
+  if (typeof contentType !== 'string') return false
+  const type = (contentType.split(';')[0] ?? '').trim().toLowerCase()
+  return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'))
+}
+
+function isIdentity(encoding: unknown): boolean {
+  if (typeof encoding !== 'string') return false
+  const value = encoding.trim().toLowerCase()
+  return value === '' || value === 'identity' || value === 'utf-8' || value === 'utf8'
+}
+
+function describe(check: TypeCheck<TSchema>, value: unknown): string {
+  const errors: string[] = []
+  for (const error of check.Errors(value)) {
+    errors.push(`${error.path || '/'} ${error.message}`)
+    if (errors.length >= MAX_REPORTED_ERRORS) break
+  }
+  return errors.join('; ')
+}

@@ -1,0 +1,46 @@
+import createError from '@fastify/error'
+
+// Every error this package throws, with a stable code.
+export const ConsumerInvalidOptionError = createError<[string, string]>(
+  'FST_AMQP_CONSUMER_INVALID_OPTION',
+  'Invalid @fastify-amqp/consumer option "%s": %s',
+  500,
+  TypeError
+)
+export const ConsumerAlreadyRegisteredError = createError(
+  'FST_AMQP_CONSUMER_ALREADY_REGISTERED',
+  '@fastify-amqp/consumer is already registered on this instance (app.consume exists)'
+)
+export const ConsumerDuplicateQueueError = createError<[string]>(
+  'FST_AMQP_CONSUMER_DUPLICATE_QUEUE',
+  'A consumer for queue "%s" is already declared; one handler per queue'
+)
+export const ConsumerAlreadyStartedError = createError<[string]>(
+  'FST_AMQP_CONSUMER_STARTED',
+  'Cannot declare a consumer for queue "%s": the application is already started (declare consumers before ready)'
+)
+/** Aborts `message.signal` when the channel that delivered the message is gone: its ack would be void. */
+export const ConsumerChannelLostError = createError<[string]>(
+  'FST_AMQP_CONSUMER_CHANNEL_LOST',
+  'The channel that delivered this message closed (%s); the broker will redeliver it',
+  503
+)
+/** Aborts `message.signal` when app.close() stops waiting for the handler. */
+export const ConsumerDrainTimeoutError = createError<[number]>(
+  'FST_AMQP_CONSUMER_DRAIN_TIMEOUT',
+  'The handler did not finish within drainTimeout (%d ms); the message is left to the broker to redeliver',
+  503
+)
+
+/**
+ * Thrown by a handler, skips the remaining retries: the message goes straight to
+ * the dead-letter queue. Any error with `retryable === false` does the same.
+ */
+export class NonRetryableError extends Error {
+  readonly code = 'FST_AMQP_NON_RETRYABLE'
+  readonly retryable = false
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.name = 'NonRetryableError'
+  }
+}

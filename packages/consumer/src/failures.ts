@@ -1,0 +1,109 @@
+import type { FastifyBaseLogger } from 'fastify'
+import type { DeathReason } from './decode.js'
+import type { Delivery } from './delivery.js'
+import type { Message } from './message.js'
+import { delayQueueName, type ResolvedConsumer } from './options.js'
+import { deadLetterOptions, errorText, retryOptions } from './republish.js'
+import type { PublisherLike, PublishOptions } from './types.js'
+
+// After a failed republish the original is requeued; this pause keeps a lasting
+// failure (a deleted delay queue, a dead publisher) from spinning.
+const REQUEUE_PAUSE = 1_000
+
+/**
+ * What happens to a message that was not handled: retry through a delay queue,
+ * dead-letter, or (when republishing fails) requeue. The original is acked only
+ * once the broker confirmed the copy.
+ */
+export class Failures {
+  readonly #def: ResolvedConsumer
+  readonly #log: FastifyBaseLogger
+  readonly #publisher: () => PublisherLike
+
+  constructor(def: ResolvedConsumer, log: FastifyBaseLogger, publisher: () => PublisherLike) {
+    this.#def = def
+    this.#log = log
+    this.#publisher = publisher
+  }
+
+  async handlerFailed(delivery: Delivery, message: Message, err: unknown): Promise<void> {
+    const { attempt } = message
+    if (!delivery.settleable) {
+      message.log.warn(
+        { err: errorText(err) },
+        'amqp consumer: handler failed after its delivery was given up (channel lost or drain timeout)'
+      )
+      return
+    }
+    const retryable = !(typeof err === 'object' && err !== null && (err as { retryable?: unknown }).retryable === false)
+    const attempts = this.#def.retry.attempts
+    if (retryable && attempt < attempts) {
+      const delay = this.#def.delays[attempt - 1] as number
+      message.log.warn({ err, attempt, attempts, delay }, 'amqp consumer: handler failed, retry scheduled')
+      const target = delayQueueName(this.#def.queue, delay)
+      await this.#republish(delivery, target, retryOptions(delivery.raw.properties, attempt + 1, err))
+      return
+    }
+    message.log.error(
+      { err, attempt, attempts, retryable },
+      retryable ? 'amqp consumer: handler failed, attempts exhausted' : 'amqp consumer: non-retryable handler error'
+    )
+    await this.deadLetter(delivery, 'handler-error', errorText(err), attempt)
+  }
+
+  async deadLetter(delivery: Delivery, reason: DeathReason, error: string, attempt: number): Promise<void> {
+    const dlq = this.#def.deadLetterQueue
+    if (!dlq) {
+      // deadLetter: false. Rejected without requeue: dropped, or routed by the queue's own DLX if it has one.
+      delivery.nack(false)
+      this.#log.error({ messageId: delivery.raw.properties.messageId, reason }, 'amqp consumer: message rejected')
+      return
+    }
+    const { fields, properties } = delivery.raw
+    const options = deadLetterOptions(properties, {
+      reason,
+      error,
+      queue: this.#def.queue,
+      attempts: attempt,
+      exchange: fields.exchange,
+      routingKey: fields.routingKey,
+    })
+    await this.#republish(delivery, dlq, options)
+  }
+
+  /** Sends the original to `queue` and acks it only once the broker confirmed; on failure, requeues it. */
+  async #republish(delivery: Delivery, queue: string, options: PublishOptions): Promise<void> {
+    // Its channel is gone: the broker redelivers it, so a copy now would only be a duplicate.
+    if (!delivery.settleable) return
+    try {
+      await this.#publisher().publish('', queue, delivery.raw.content, options)
+    } catch (err) {
+      this.#log.error(
+        { messageId: delivery.raw.properties.messageId, target: queue, err: errorText(err) },
+        'amqp consumer: republish failed, requeueing the original'
+      )
+      await pause(REQUEUE_PAUSE, delivery.signal)
+      delivery.nack(true)
+      return
+    }
+    if (!delivery.ack()) {
+      this.#log.warn(
+        { messageId: delivery.raw.properties.messageId, target: queue },
+        'amqp consumer: republished, but the original channel is gone: the broker redelivers it (a duplicate)'
+      )
+    }
+  }
+}
+
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve()
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    const timer = setTimeout(done, ms)
+    signal.addEventListener('abort', done, { once: true })
+  })
+}

@@ -1,0 +1,148 @@
+import { Publisher } from '@fastify-amqp/publisher'
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import { Consumer } from './consumer.js'
+import {
+  ConsumerAlreadyRegisteredError,
+  ConsumerAlreadyStartedError,
+  ConsumerDrainTimeoutError,
+  ConsumerDuplicateQueueError,
+  ConsumerInvalidOptionError,
+} from './errors.js'
+import { resolveConsumer, resolvePluginOptions } from './options.js'
+import { ConsumerRegistry } from './registry.js'
+import type {
+  ConsumeFunction,
+  ConsumeHandler,
+  ConsumeOptions,
+  ConsumerInfo,
+  ConsumerPluginOptions,
+  ConsumerSettings,
+  PublisherLike,
+} from './types.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Declares a queue handler, as route() declares an HTTP one; consuming starts at ready. */
+    consume: ConsumeFunction
+    /** The declared consumers, in declaration order. */
+    readonly consumers: readonly ConsumerInfo[]
+    /** The declared consumers as a tree, like printRoutes(). */
+    printConsumers(): string
+  }
+}
+
+async function consumerPlugin(app: FastifyInstance, options: ConsumerPluginOptions): Promise<void> {
+  const resolved = resolvePluginOptions(options)
+  if (app.hasDecorator('consume')) throw new ConsumerAlreadyRegisteredError()
+
+  const log = app.log.child({ plugin: '@fastify-amqp/consumer' })
+  const registry = new ConsumerRegistry()
+  const consumers: Consumer[] = []
+  let started = false
+  let publisher: PublisherLike | null = null
+  let ownPublisher: Publisher | null = null
+  // Called only while handling a delivery, and deliveries start after onReady has set it.
+  const getPublisher = (): PublisherLike => publisher as PublisherLike
+
+  function consume(this: FastifyInstance, ...args: unknown[]): FastifyInstance {
+    const declared = normalize(args)
+    if (started) throw new ConsumerAlreadyStartedError(String(declared.queue))
+    const def = resolveConsumer(declared, resolved)
+    if (registry.has(def.queue)) throw new ConsumerDuplicateQueueError(def.queue)
+    // `this` is the instance consume() was called on: the handler sees that plugin's decorators.
+    const consumer = new Consumer(def, declared.handler, declared.schema, this, {
+      amqp: app.amqp,
+      publisher: getPublisher,
+    })
+    consumers.push(consumer)
+    registry.add(consumer.info)
+    return this
+  }
+
+  app.addHook('onReady', async () => {
+    started = true
+    // Share @fastify-amqp/publisher when it is registered; otherwise bring our own.
+    if (app.hasDecorator('publisher')) publisher = (app as unknown as { publisher: PublisherLike }).publisher
+    else if (consumers.length > 0) {
+      ownPublisher = new Publisher(app.amqp, resolved.publisher, log.child({ role: 'consumer-publisher' }))
+      publisher = ownPublisher
+    }
+    await Promise.all(consumers.map((consumer) => consumer.start()))
+    if (consumers.length > 0) log.info({ queues: consumers.map((c) => c.info.queue) }, 'amqp consumers started')
+  })
+  // preClose runs before every onClose hook, so the publishers that retries and handlers use are still open.
+  app.addHook('preClose', async () => {
+    await drain(consumers, resolved.drainTimeout, log)
+  })
+  app.addHook('onClose', async () => {
+    // Closing the channels hands back whatever is still unacked (abandoned handlers).
+    await Promise.all(consumers.map((consumer) => consumer.close()))
+    await ownPublisher?.close()
+  })
+
+  app.decorate('consume', consume as ConsumeFunction)
+  app.decorate('consumers', {
+    getter: () => registry.list,
+  })
+  app.decorate('printConsumers', () => registry.print())
+}
+
+function normalize(args: unknown[]): ConsumeOptions {
+  if (args.length === 1) return args[0] as ConsumeOptions
+  const [queue, settings, handler] = args as [string, ConsumerSettings | undefined, ConsumeHandler]
+  if (typeof queue !== 'string')
+    throw new ConsumerInvalidOptionError('queue', 'expected consume(queue, options, handler)')
+  if (settings !== undefined && (typeof settings !== 'object' || settings === null))
+    throw new ConsumerInvalidOptionError('options', 'expected consume(queue, options, handler)')
+  return { ...settings, queue, handler }
+}
+
+/** Cancel every consumer, wait for running handlers up to drainTimeout, then give up on the rest. */
+async function drain(consumers: Consumer[], drainTimeout: number, log: FastifyBaseLogger): Promise<void> {
+  if (consumers.length === 0) return
+  await Promise.all(consumers.map((consumer) => consumer.cancel()))
+  const inFlight = consumers.reduce((sum, consumer) => sum + consumer.inFlight, 0)
+  if (inFlight === 0) return
+  log.info({ inFlight, drainTimeout }, 'amqp consumers cancelled; waiting for running handlers')
+  let timer: NodeJS.Timeout | undefined
+  const timedOut = await Promise.race([
+    Promise.all(consumers.map((consumer) => consumer.idle())).then(() => false),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), drainTimeout)
+    }),
+  ])
+  clearTimeout(timer)
+  if (!timedOut) return
+  const reason = new ConsumerDrainTimeoutError(drainTimeout)
+  const abandoned = consumers.reduce((sum, consumer) => sum + consumer.abandon(reason), 0)
+  log.warn({ abandoned, drainTimeout }, 'amqp consumers: drain timed out; unfinished messages are left to the broker')
+}
+
+export const consumer = fp(consumerPlugin, {
+  fastify: '5.x',
+  name: '@fastify-amqp/consumer',
+  dependencies: ['@fastify-amqp/connection'],
+})
+export default consumer
+
+export type { DeathReason } from './decode.js'
+export * from './errors.js'
+export type {
+  BindingOptions,
+  BodyOf,
+  ConsumeFunction,
+  ConsumeHandler,
+  ConsumeOptions,
+  ConsumerInfo,
+  ConsumerMessage,
+  ConsumerPluginOptions,
+  ConsumerSettings,
+  ConsumeSchema,
+  HeadersOf,
+  PublisherLike,
+  PublishOptions,
+  QueueOptions,
+  RetryDelay,
+  RetryOptions,
+} from './types.js'

@@ -1,0 +1,79 @@
+import type { ConsumeMessageFields, MessageProperties, MessagePropertyHeaders } from 'amqplib'
+import type { FastifyBaseLogger } from 'fastify'
+import type { Delivery } from './delivery.js'
+import type { ConsumerMessage, PublisherLike, PublishOptions } from './types.js'
+
+export interface MessageContext {
+  queue: string
+  log: FastifyBaseLogger
+  publisher: () => PublisherLike
+}
+
+/** The object a handler receives. Its logger is made on first use: a child logger per message costs. */
+export class Message<Body = unknown, Headers = MessagePropertyHeaders> implements ConsumerMessage<Body, Headers> {
+  readonly body: Body
+  readonly attempt: number
+  readonly #delivery: Delivery
+  readonly #context: MessageContext
+  #log: FastifyBaseLogger | null = null
+
+  constructor(delivery: Delivery, body: Body, attempt: number, context: MessageContext) {
+    this.#delivery = delivery
+    this.body = body
+    this.attempt = attempt
+    this.#context = context
+  }
+
+  get headers(): Headers {
+    return (this.#delivery.raw.properties.headers ?? {}) as Headers
+  }
+
+  get properties(): MessageProperties {
+    return this.#delivery.raw.properties
+  }
+
+  get fields(): ConsumeMessageFields {
+    return this.#delivery.raw.fields
+  }
+
+  get content(): Buffer {
+    return this.#delivery.raw.content
+  }
+
+  get queue(): string {
+    return this.#context.queue
+  }
+
+  get messageId(): string | undefined {
+    return this.#delivery.raw.properties.messageId
+  }
+
+  get correlationId(): string | undefined {
+    const { correlationId, messageId } = this.#delivery.raw.properties
+    return correlationId ?? messageId
+  }
+
+  get redelivered(): boolean {
+    return this.#delivery.raw.fields.redelivered
+  }
+
+  get signal(): AbortSignal {
+    return this.#delivery.signal
+  }
+
+  get log(): FastifyBaseLogger {
+    this.#log ??= this.#context.log.child({ messageId: this.messageId, correlationId: this.correlationId })
+    return this.#log
+  }
+
+  publish(
+    exchange: string,
+    routingKey: string,
+    body: unknown,
+    options?: PublishOptions
+  ): Promise<{ messageId: string }> {
+    const correlationId = options?.correlationId ?? this.correlationId
+    const carried = correlationId === undefined ? options : { ...options, correlationId }
+    return this.#context.publisher().publish(exchange, routingKey, body, carried)
+  }
+}

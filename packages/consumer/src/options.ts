@@ -1,0 +1,177 @@
+import { ConsumerInvalidOptionError } from './errors.js'
+import type {
+  BindingOptions,
+  ConsumeOptions,
+  ConsumerPluginOptions,
+  QueueOptions,
+  RetryDelay,
+  RetryOptions,
+} from './types.js'
+
+export interface ResolvedPluginOptions {
+  prefetch: number
+  concurrency: number | undefined
+  drainTimeout: number
+  maxBodyBytes: number
+  deadLetter: boolean
+  retry: ResolvedRetry
+  publisher: NonNullable<ConsumerPluginOptions['publisher']>
+}
+
+export interface ResolvedRetry {
+  attempts: number
+  delay: number | Required<RetryDelay>
+}
+
+/** Everything a consumer needs, checked once at declaration. */
+export interface ResolvedConsumer {
+  queue: string
+  queueOptions: QueueOptions
+  queueArguments: Record<string, unknown>
+  bindings: Array<BindingOptions & { routingKey: string }>
+  prefetch: number
+  concurrency: number
+  retry: ResolvedRetry
+  /** Delay before try n+1, for n = 1 .. attempts-1. */
+  delays: number[]
+  deadLetter: boolean
+  deadLetterQueue: string | null
+  maxBodyBytes: number
+}
+
+const DEFAULT_RETRY: ResolvedRetry = { attempts: 5, delay: { initial: 1_000, factor: 2, max: 60_000 } }
+const EXCHANGE_TYPES = ['direct', 'topic', 'fanout', 'headers']
+
+function invalid(field: string, problem: string): never {
+  throw new ConsumerInvalidOptionError(field, problem)
+}
+
+function integer(field: string, value: unknown, fallback: number, min: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isInteger(value)) invalid(field, `expected an integer, got ${String(value)}`)
+  if (value < min) invalid(field, `must be >= ${min}, got ${value}`)
+  return value
+}
+
+function boolean(field: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback
+  if (typeof value !== 'boolean') invalid(field, 'expected a boolean')
+  return value
+}
+
+function object(field: string, value: unknown): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) invalid(field, 'expected an object')
+  return value as Record<string, unknown>
+}
+
+function resolveRetry(field: string, value: RetryOptions | false | undefined, base: ResolvedRetry): ResolvedRetry {
+  if (value === undefined) return base
+  if (value === false) return { attempts: 1, delay: 0 }
+  object(field, value)
+  const attempts = integer(`${field}.attempts`, value.attempts, base.attempts, 1)
+  const delay = value.delay ?? base.delay
+  if (typeof delay === 'number') return { attempts, delay: integer(`${field}.delay`, delay, 0, 0) }
+  object(`${field}.delay`, delay)
+  const initial = integer(`${field}.delay.initial`, delay.initial, Number.NaN, 0)
+  if (Number.isNaN(initial)) invalid(`${field}.delay.initial`, 'is required')
+  const factor = delay.factor ?? 2
+  if (typeof factor !== 'number' || !Number.isFinite(factor) || factor < 1)
+    invalid(`${field}.delay.factor`, 'expected a number >= 1')
+  const max = integer(`${field}.delay.max`, delay.max, 60_000, initial)
+  return { attempts, delay: { initial, factor, max } }
+}
+
+/** Delay (ms) after the given failed try (1-based). */
+export function retryDelay(retry: ResolvedRetry, attempt: number): number {
+  if (typeof retry.delay === 'number') return retry.delay
+  const { initial, factor, max } = retry.delay
+  return Math.min(max, Math.round(initial * factor ** (attempt - 1)))
+}
+
+export function resolvePluginOptions(options: ConsumerPluginOptions = {}): ResolvedPluginOptions {
+  object('options', options)
+  const prefetch = integer('prefetch', options.prefetch, 50, 1)
+  const concurrency = options.concurrency === undefined ? undefined : integer('concurrency', options.concurrency, 1, 1)
+  const publisher = options.publisher ?? {}
+  object('publisher', publisher)
+  return {
+    prefetch,
+    concurrency,
+    drainTimeout: integer('drainTimeout', options.drainTimeout, 10_000, 0),
+    maxBodyBytes: integer('maxBodyBytes', options.maxBodyBytes, 1024 * 1024, 0),
+    deadLetter: boolean('deadLetter', options.deadLetter, true),
+    retry: resolveRetry('retry', options.retry, DEFAULT_RETRY),
+    publisher,
+  }
+}
+
+function queueArguments(options: QueueOptions): Record<string, unknown> {
+  // Only what was asked for: an existing plain durable queue must match as it is.
+  const args: Record<string, unknown> = { ...(options.arguments ?? {}) }
+  if (options.type === 'quorum') args['x-queue-type'] = 'quorum'
+  if (options.deliveryLimit !== undefined) args['x-delivery-limit'] = options.deliveryLimit
+  if (options.messageTtl !== undefined) args['x-message-ttl'] = options.messageTtl
+  if (options.maxLength !== undefined) args['x-max-length'] = options.maxLength
+  return args
+}
+
+function resolveQueueOptions(value: unknown): QueueOptions {
+  if (value === undefined) return {}
+  const options = object('queueOptions', value) as QueueOptions
+  if (options.type !== undefined && options.type !== 'classic' && options.type !== 'quorum')
+    invalid('queueOptions.type', "expected 'classic' or 'quorum'")
+  integer('queueOptions.deliveryLimit', options.deliveryLimit, 0, 0)
+  integer('queueOptions.messageTtl', options.messageTtl, 0, 0)
+  integer('queueOptions.maxLength', options.maxLength, 0, 0)
+  if (options.arguments !== undefined) object('queueOptions.arguments', options.arguments)
+  return { ...options }
+}
+
+function resolveBindings(value: unknown): ResolvedConsumer['bindings'] {
+  if (value === undefined) return []
+  if (!Array.isArray(value)) invalid('bindings', 'expected an array')
+  return value.map((raw, i) => {
+    const binding = object(`bindings[${i}]`, raw) as unknown as BindingOptions
+    if (typeof binding.exchange !== 'string' || binding.exchange === '')
+      invalid(`bindings[${i}].exchange`, 'expected a non-empty exchange name (the default exchange cannot be bound)')
+    if (binding.routingKey !== undefined && typeof binding.routingKey !== 'string')
+      invalid(`bindings[${i}].routingKey`, 'expected a string')
+    if (binding.exchangeType !== undefined && !EXCHANGE_TYPES.includes(binding.exchangeType))
+      invalid(`bindings[${i}].exchangeType`, `expected one of ${EXCHANGE_TYPES.join(', ')}`)
+    if (binding.arguments !== undefined) object(`bindings[${i}].arguments`, binding.arguments)
+    return { ...binding, routingKey: binding.routingKey ?? '' }
+  })
+}
+
+export function resolveConsumer(options: ConsumeOptions, plugin: ResolvedPluginOptions): ResolvedConsumer {
+  object('consume options', options)
+  const queue = options.queue
+  if (typeof queue !== 'string' || queue === '' || queue.startsWith('amq.'))
+    invalid('queue', 'expected a non-empty queue name not starting with "amq."')
+  if (typeof options.handler !== 'function') invalid('handler', `expected a function for queue "${queue}"`)
+  if (options.schema !== undefined) object('schema', options.schema)
+  const queueOptions = resolveQueueOptions(options.queueOptions)
+  const prefetch = integer('prefetch', options.prefetch, plugin.prefetch, 1)
+  const concurrency = integer('concurrency', options.concurrency, plugin.concurrency ?? prefetch, 1)
+  const retry = resolveRetry('retry', options.retry, plugin.retry)
+  const delays: number[] = []
+  for (let attempt = 1; attempt < retry.attempts; attempt += 1) delays.push(retryDelay(retry, attempt))
+  const deadLetter = boolean('deadLetter', options.deadLetter, plugin.deadLetter)
+  return {
+    queue,
+    queueOptions,
+    queueArguments: queueArguments(queueOptions),
+    bindings: resolveBindings(options.bindings),
+    prefetch,
+    concurrency,
+    retry,
+    delays,
+    deadLetter,
+    deadLetterQueue: deadLetter ? `${queue}.dlq` : null,
+    maxBodyBytes: plugin.maxBodyBytes,
+  }
+}
+
+export function delayQueueName(queue: string, ms: number): string {
+  return `${queue}.retry.${ms}`
+}

@@ -1,0 +1,64 @@
+import type { MessageProperties } from 'amqplib'
+import type { DeathReason } from './decode.js'
+import type { PublishOptions } from './types.js'
+
+// Headers hold at most 64 KiB (amqplib throws beyond): keep error text short.
+const MAX_ERROR_TEXT = 1_000
+
+// Copied from the original. Left out: expiration (a per-message TTL would cut the
+// retry delay short or drop the dead letter) and userId (the broker rejects one
+// that is not the publishing connection's user, which would close the channel).
+const KEPT = [
+  'contentType',
+  'contentEncoding',
+  'correlationId',
+  'replyTo',
+  'messageId',
+  'timestamp',
+  'type',
+  'appId',
+  'priority',
+] as const
+
+export function errorText(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err)
+  return text.length > MAX_ERROR_TEXT ? `${text.slice(0, MAX_ERROR_TEXT)}…` : text
+}
+
+function copy(properties: MessageProperties, headers: Record<string, unknown>): PublishOptions {
+  // contentType stays even when absent: the publisher would otherwise label the bytes application/octet-stream,
+  // and a missing type means JSON to the consumer.
+  const options: Record<string, unknown> = { contentType: properties.contentType ?? undefined }
+  for (const key of KEPT) {
+    if (properties[key] !== undefined && properties[key] !== null) options[key] = properties[key]
+  }
+  // Persistent whatever the original was: a message waiting for a retry or in the DLQ must survive a broker restart.
+  return { ...options, headers: { ...(properties.headers ?? {}), ...headers }, persistent: true, mandatory: true }
+}
+
+/** Options for sending the original content to a delay queue, one attempt further. */
+export function retryOptions(properties: MessageProperties, nextAttempt: number, err: unknown): PublishOptions {
+  return copy(properties, { 'x-attempt': nextAttempt, 'x-last-error': errorText(err) })
+}
+
+export interface DeadLetterInfo {
+  reason: DeathReason
+  error: string
+  queue: string
+  attempts: number
+  exchange: string
+  routingKey: string
+}
+
+/** Options for sending the original content to the dead-letter queue. */
+export function deadLetterOptions(properties: MessageProperties, info: DeadLetterInfo): PublishOptions {
+  return copy(properties, {
+    'x-death-reason': info.reason,
+    'x-error-message': info.error.length > MAX_ERROR_TEXT ? `${info.error.slice(0, MAX_ERROR_TEXT)}…` : info.error,
+    'x-original-queue': info.queue,
+    'x-original-exchange': info.exchange,
+    'x-original-routing-key': info.routingKey,
+    'x-attempts': info.attempts,
+    'x-failed-at': new Date().toISOString(),
+  })
+}

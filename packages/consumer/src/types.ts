@@ -1,0 +1,160 @@
+import type { Static, TSchema } from '@sinclair/typebox'
+import type { ConsumeMessageFields, MessageProperties, MessagePropertyHeaders, Options } from 'amqplib'
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
+
+/** Exponential: initial * factor^(attempt-1), capped at max. A number: the same delay every time. */
+export interface RetryDelay {
+  /** ms before the second try. */
+  initial: number
+  /** Growth per further try. Default 2. */
+  factor?: number
+  /** Cap, ms. Default 60 000. */
+  max?: number
+}
+
+export interface RetryOptions {
+  /** Every try counts, the first included: 3 = the handler runs at most three times. 1 = no retry. */
+  attempts?: number
+  /** ms (fixed) or an exponential schedule. */
+  delay?: number | RetryDelay
+}
+
+export interface QueueOptions {
+  /** 'classic' (default) declares no x-queue-type, so an existing plain durable queue matches. */
+  type?: 'classic' | 'quorum'
+  /** x-delivery-limit (quorum queues). */
+  deliveryLimit?: number
+  /** x-message-ttl, ms. */
+  messageTtl?: number
+  /** x-max-length. */
+  maxLength?: number
+  /** Any other x-arguments, passed as they are. */
+  arguments?: Record<string, unknown>
+}
+
+export interface BindingOptions {
+  exchange: string
+  /** Default ''. */
+  routingKey?: string
+  /** When given, the exchange is asserted (durable) with this type before binding; otherwise it must exist. */
+  exchangeType?: 'direct' | 'topic' | 'fanout' | 'headers'
+  /** Binding arguments (headers exchanges). */
+  arguments?: Record<string, unknown>
+}
+
+export interface ConsumeSchema {
+  body?: TSchema
+  headers?: TSchema
+}
+
+export type BodyOf<S> = S extends { body: infer B extends TSchema } ? Static<B> : unknown
+export type HeadersOf<S> = S extends { headers: infer H extends TSchema }
+  ? Static<H> & MessagePropertyHeaders
+  : MessagePropertyHeaders
+
+export type PublishOptions = Options.Publish & { timeout?: number; signal?: AbortSignal }
+
+/** What a handler receives: one delivery, decoded and validated. */
+export interface ConsumerMessage<Body = unknown, Headers = MessagePropertyHeaders> {
+  /** The JSON body, validated against schema.body when given. */
+  readonly body: Body
+  readonly headers: Headers
+  readonly properties: MessageProperties
+  readonly fields: ConsumeMessageFields
+  /** The raw bytes as delivered. */
+  readonly content: Buffer
+  readonly queue: string
+  readonly messageId: string | undefined
+  /** The message's correlationId, or its messageId when it has none. */
+  readonly correlationId: string | undefined
+  /** Set by the broker when the message was delivered before (e.g. its channel died unacked). */
+  readonly redelivered: boolean
+  /** 1 on the first try, 2 on the first retry... (the x-attempt header). */
+  readonly attempt: number
+  /** Child of the instance's logger with messageId, correlationId and queue. */
+  readonly log: FastifyBaseLogger
+  /** Aborts when the delivering channel is lost (the ack would be void) or app.close() stops waiting. */
+  readonly signal: AbortSignal
+  /** Publishes with confirms through the shared publisher; correlationId carried over unless given. */
+  publish(exchange: string, routingKey: string, body: unknown, options?: PublishOptions): Promise<{ messageId: string }>
+}
+
+export type ConsumeHandler<S extends ConsumeSchema = ConsumeSchema> = (
+  this: FastifyInstance,
+  message: ConsumerMessage<BodyOf<S>, HeadersOf<S>>
+) => Promise<unknown> | unknown
+
+export interface ConsumerSettings<S extends ConsumeSchema = ConsumeSchema> {
+  queueOptions?: QueueOptions
+  bindings?: BindingOptions[]
+  schema?: S
+  /** Unacked deliveries the broker may send at once. Default: the plugin's (50). */
+  prefetch?: number
+  /** Handlers running at once. Default: this consumer's prefetch. */
+  concurrency?: number
+  /** Merged over the plugin's retry options; false = no retries. */
+  retry?: RetryOptions | false
+  /** Failed and poison messages go to `<queue>.dlq`. Default: the plugin's (true). */
+  deadLetter?: boolean
+}
+
+export interface ConsumeOptions<S extends ConsumeSchema = ConsumeSchema> extends ConsumerSettings<S> {
+  queue: string
+  handler: ConsumeHandler<S>
+}
+
+export interface ConsumeFunction {
+  // biome-ignore lint/complexity/noBannedTypes: {} is "no schema", so the body is unknown
+  <S extends ConsumeSchema = {}>(options: ConsumeOptions<S>): FastifyInstance
+  // biome-ignore lint/complexity/noBannedTypes: as above
+  <S extends ConsumeSchema = {}>(
+    queue: string,
+    options: ConsumerSettings<S>,
+    handler: ConsumeHandler<S>
+  ): FastifyInstance
+}
+
+/** One entry of app.consumers: what was declared, resolved with the defaults, and live counters. */
+export interface ConsumerInfo {
+  readonly queue: string
+  readonly queueOptions: Readonly<QueueOptions>
+  readonly bindings: readonly Readonly<BindingOptions>[]
+  readonly prefetch: number
+  readonly concurrency: number
+  readonly retry: { readonly attempts: number; readonly delays: readonly number[] }
+  readonly deadLetter: boolean
+  readonly deadLetterQueue: string | null
+  readonly delayQueues: readonly string[]
+  readonly hasBodySchema: boolean
+  /** True while subscribed on an open channel. */
+  readonly active: boolean
+  /** Handlers running now. */
+  readonly inFlight: number
+}
+
+export interface ConsumerPluginOptions {
+  /** Default prefetch of every consumer. Default 50. */
+  prefetch?: number
+  /** Default concurrency; by default each consumer's prefetch. */
+  concurrency?: number
+  /** How long app.close() waits for running handlers, ms. Default 10 000. */
+  drainTimeout?: number
+  /** Larger bodies are dead-lettered unread ('too-large'). Default 1 MiB. */
+  maxBodyBytes?: number
+  /** Default for every consumer. Default true. */
+  deadLetter?: boolean
+  /** Default for every consumer. Default { attempts: 5, delay: { initial: 1000, factor: 2, max: 60000 } }. */
+  retry?: RetryOptions | false
+  /** Options for the publisher this plugin creates when @fastify-amqp/publisher is not registered. */
+  publisher?: {
+    confirmTimeout?: number
+    buffer?: { maxMessages?: number; maxBytes?: number }
+    closeTimeout?: number
+  }
+}
+
+/** The subset of @fastify-amqp/publisher's Publisher this plugin uses. */
+export interface PublisherLike {
+  publish(exchange: string, routingKey: string, body: unknown, options?: PublishOptions): Promise<{ messageId: string }>
+  close(): Promise<void>
+}

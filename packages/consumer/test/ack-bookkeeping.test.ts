@@ -1,0 +1,136 @@
+// Pure ack bookkeeping against a fake channel. The same behaviours run against the
+// real broker in consume.test.ts, retry.test.ts and faults.test.ts.
+import t from 'tap'
+import { fakeConsumer, flush } from './fixtures/fake.js'
+import { deferred } from './fixtures/util.js'
+
+t.test('a delivery is acked on its own channel only; a lost channel aborts its signal and drops the ack', async (t) => {
+  const gates: Array<() => void> = []
+  const signals: AbortSignal[] = []
+  const { open } = await fakeConsumer({
+    handler: async (message) => {
+      signals.push(message.signal)
+      await new Promise<void>((resolve) => gates.push(resolve))
+    },
+  })
+  const first = await open()
+  first.deliver({ n: 1 })
+  await flush()
+  first.kill()
+  t.equal(signals[0]?.aborted, true, 'signal aborted when the channel died')
+  t.match(signals[0]?.reason, { code: 'FST_AMQP_CONSUMER_CHANNEL_LOST' })
+
+  const second = await open()
+  second.deliver({ n: 1 })
+  await flush()
+  for (const gate of gates) gate()
+  await flush()
+  t.same(first.acks, [], 'nothing acked on the dead channel')
+  t.same(second.acks, [1], 'the redelivery is acked on the channel it came on')
+  t.equal(signals[1]?.aborted, false)
+})
+
+t.test('concurrency: deliveries beyond the limit wait locally, in order', async (t) => {
+  let running = 0
+  let max = 0
+  const gates: Array<() => void> = []
+  const { open, consumer } = await fakeConsumer({
+    concurrency: 3,
+    handler: async () => {
+      running += 1
+      max = Math.max(max, running)
+      await new Promise<void>((resolve) => gates.push(resolve))
+      running -= 1
+    },
+  })
+  const channel = await open()
+  for (let i = 0; i < 10; i += 1) channel.deliver({ i })
+  await flush()
+  t.equal(consumer.inFlight, 3)
+  while (channel.acks.length < 10) {
+    gates.shift()?.()
+    await flush()
+  }
+  t.equal(max, 3)
+  t.same(channel.acks, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+})
+
+t.test('a failed handler: the original is acked only after the retry publish is confirmed', async (t) => {
+  const { open, publisher } = await fakeConsumer({
+    retry: { attempts: 3, delay: 200 },
+    handler: async () => {
+      throw new Error('boom')
+    },
+  })
+  const channel = await open()
+  channel.deliver({ a: 1 }, { 'x-attempt': 2 })
+  await flush()
+  t.equal(publisher.calls.length, 1)
+  const call = publisher.calls[0]!
+  t.equal(call.exchange, '')
+  t.equal(call.routingKey, 'q.retry.200')
+  t.ok(Buffer.isBuffer(call.body), 'the original bytes are sent as they are')
+  t.match(call.options, { messageId: 'm1', headers: { 'x-attempt': 3, 'x-last-error': 'boom' }, persistent: true })
+  t.same(channel.acks, [], 'not acked while the publish is unconfirmed')
+  call.settle.resolve()
+  await flush()
+  t.same(channel.acks, [1])
+})
+
+t.test('a failed republish requeues the original instead of acking it', async (t) => {
+  const { open, publisher } = await fakeConsumer({
+    retry: { attempts: 1 },
+    handler: async () => {
+      throw new Error('boom')
+    },
+  })
+  const channel = await open()
+  channel.deliver({ a: 1 })
+  await flush()
+  t.equal(publisher.calls[0]?.routingKey, 'q.dlq')
+  const nacked = deferred()
+  const poll = setInterval(() => channel.nacks.length > 0 && nacked.resolve(), 10)
+  publisher.calls[0]?.settle.reject(new Error('unroutable'))
+  await nacked.promise
+  clearInterval(poll)
+  t.same(channel.acks, [])
+  t.same(channel.nacks, [{ tag: 1, requeue: true }])
+})
+
+t.test('cancel() stops deliveries and requeues the unstarted ones; never acks them', async (t) => {
+  const gates: Array<() => void> = []
+  const { open, consumer } = await fakeConsumer({
+    concurrency: 1,
+    handler: () => new Promise<void>((resolve) => gates.push(resolve)),
+  })
+  const channel = await open()
+  channel.deliver({})
+  channel.deliver({})
+  channel.deliver({})
+  await flush()
+  await consumer.cancel()
+  t.same(channel.cancelled, ['ctag'])
+  t.same(channel.nacks, [
+    { tag: 2, requeue: true },
+    { tag: 3, requeue: true },
+  ])
+  channel.deliver({})
+  t.same(channel.nacks.at(-1), { tag: 4, requeue: true }, 'a delivery racing the cancel goes back too')
+  const idle = consumer.idle()
+  gates[0]?.()
+  await idle
+  t.same(channel.acks, [1], 'only the handled one is acked')
+})
+
+t.test('the drain timeout abandons running handlers: aborted, never acked', async (t) => {
+  const { open, consumer } = await fakeConsumer({
+    handler: (message) => new Promise<void>((resolve) => message.signal.addEventListener('abort', () => resolve())),
+  })
+  const channel = await open()
+  channel.deliver({})
+  await flush()
+  t.equal(consumer.abandon(new Error('drain timeout')), 1)
+  await consumer.idle()
+  t.same(channel.acks, [])
+  t.same(channel.nacks, [])
+})

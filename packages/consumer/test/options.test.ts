@@ -1,0 +1,89 @@
+import t from 'tap'
+import { delayQueueName, resolveConsumer, resolvePluginOptions, retryDelay } from '../src/options.js'
+import type { ConsumeOptions } from '../src/types.js'
+
+const handler = async () => {}
+const plugin = resolvePluginOptions()
+
+function declare(options: Partial<ConsumeOptions>) {
+  return resolveConsumer({ queue: 'q', handler, ...options } as ConsumeOptions, plugin)
+}
+
+t.test('plugin defaults', async (t) => {
+  t.same(plugin, {
+    prefetch: 50,
+    concurrency: undefined,
+    drainTimeout: 10_000,
+    maxBodyBytes: 1024 * 1024,
+    deadLetter: true,
+    retry: { attempts: 5, delay: { initial: 1_000, factor: 2, max: 60_000 } },
+    publisher: {},
+  })
+})
+
+t.test('a consumer inherits the plugin defaults; concurrency defaults to its prefetch', async (t) => {
+  const def = declare({ prefetch: 7 })
+  t.equal(def.prefetch, 7)
+  t.equal(def.concurrency, 7)
+  t.same(def.delays, [1_000, 2_000, 4_000, 8_000], 'attempts 5: four retries, growing')
+  t.equal(def.deadLetterQueue, 'q.dlq')
+  t.same(def.queueArguments, {}, 'a plain durable classic queue: no arguments')
+  t.equal(resolveConsumer({ queue: 'q', handler }, resolvePluginOptions({ concurrency: 3 })).concurrency, 3)
+})
+
+t.test('retry: attempts counts every try; exponential with a cap; fixed; false', async (t) => {
+  t.same(declare({ retry: { attempts: 3, delay: 200 } }).delays, [200, 200])
+  t.same(
+    declare({ retry: { attempts: 6, delay: { initial: 100, factor: 3, max: 1_000 } } }).delays,
+    [100, 300, 900, 1_000, 1_000]
+  )
+  t.same(declare({ retry: { attempts: 1 } }).delays, [])
+  t.same(declare({ retry: false }).retry, { attempts: 1, delay: 0 })
+  t.same(declare({ retry: { attempts: 2 } }).delays, [1_000], 'delay from the plugin default')
+  t.equal(retryDelay({ attempts: 9, delay: { initial: 10, factor: 2, max: 50 } }, 4), 50)
+  t.equal(delayQueueName('orders', 400), 'orders.retry.400')
+})
+
+t.test('queue options become x-arguments only when asked for', async (t) => {
+  t.same(declare({ queueOptions: { type: 'classic' } }).queueArguments, {})
+  t.same(
+    declare({ queueOptions: { type: 'quorum', deliveryLimit: 5, messageTtl: 1_000, arguments: { 'x-max-length': 9 } } })
+      .queueArguments,
+    { 'x-queue-type': 'quorum', 'x-delivery-limit': 5, 'x-message-ttl': 1_000, 'x-max-length': 9 }
+  )
+})
+
+t.test('deadLetter: false has no DLQ', async (t) => {
+  t.equal(declare({ deadLetter: false }).deadLetterQueue, null)
+  t.equal(resolveConsumer({ queue: 'q', handler }, resolvePluginOptions({ deadLetter: false })).deadLetterQueue, null)
+})
+
+t.test('bindings get a default routing key', async (t) => {
+  t.same(declare({ bindings: [{ exchange: 'x' }] }).bindings, [{ exchange: 'x', routingKey: '' }])
+})
+
+t.test('invalid options fail with a coded error naming the field', async (t) => {
+  const cases: Array<[string, () => unknown]> = [
+    ['prefetch', () => resolvePluginOptions({ prefetch: 0 })],
+    ['drainTimeout', () => resolvePluginOptions({ drainTimeout: -1 })],
+    ['retry.attempts', () => resolvePluginOptions({ retry: { attempts: 0 } })],
+    ['retry.delay.initial', () => declare({ retry: { delay: {} as never } })],
+    ['retry.delay.factor', () => declare({ retry: { delay: { initial: 1, factor: 0.5 } } })],
+    ['retry.delay.max', () => declare({ retry: { delay: { initial: 100, max: 10 } } })],
+    ['queue', () => declare({ queue: '' })],
+    ['queue', () => declare({ queue: 'amq.nope' })],
+    ['handler', () => declare({ handler: 'no' as never })],
+    ['queueOptions.type', () => declare({ queueOptions: { type: 'stream' as never } })],
+    ['bindings[0].exchange', () => declare({ bindings: [{ exchange: '' }] })],
+    ['bindings[0].exchangeType', () => declare({ bindings: [{ exchange: 'x', exchangeType: 'nope' as never }] })],
+    ['concurrency', () => declare({ concurrency: 1.5 })],
+    ['deadLetter', () => declare({ deadLetter: 'yes' as never })],
+  ]
+  for (const [field, fn] of cases) {
+    t.throws(
+      fn,
+      { code: 'FST_AMQP_CONSUMER_INVALID_OPTION', message: new RegExp(`"${field.replace(/[[\].]/g, '\\$&')}"`) },
+      field
+    )
+  }
+})

@@ -1,0 +1,97 @@
+import { Type } from '@sinclair/typebox'
+import type { MessagePropertyHeaders } from 'amqplib'
+import Fastify, { type FastifyInstance } from 'fastify'
+import { describe, expect, test } from 'tstyche'
+import consumer, { type ConsumerInfo, type ConsumerMessage, NonRetryableError } from '../../src/index.js'
+
+const app = Fastify()
+const Order = Type.Object({ id: Type.Integer(), total: Type.Number(), note: Type.Optional(Type.String()) })
+const Tenant = Type.Object({ tenant: Type.String() })
+
+describe('app.consume', () => {
+  test('message.body is typed from schema.body', () => {
+    app.consume({
+      queue: 'orders',
+      schema: { body: Order },
+      async handler(message) {
+        expect(message.body).type.toBe<{ id: number; total: number; note?: string }>()
+        expect(message.attempt).type.toBe<number>()
+        expect(message.signal).type.toBe<AbortSignal>()
+        expect(message.publish('ex', 'rk', { any: 1 })).type.toBe<Promise<{ messageId: string }>>()
+      },
+    })
+  })
+
+  test('the shorthand types the body too', () => {
+    app.consume('orders', { schema: { body: Order } }, async (message) => {
+      expect(message.body.total).type.toBe<number>()
+    })
+  })
+
+  test('without a schema the body is unknown', () => {
+    app.consume('raw', {}, async (message) => {
+      expect(message.body).type.toBe<unknown>()
+    })
+  })
+
+  test('headers are typed from schema.headers, keeping the AMQP headers', () => {
+    app.consume({
+      queue: 'h',
+      schema: { headers: Tenant },
+      handler(message) {
+        expect(message.headers.tenant).type.toBe<string>()
+        expect(message.headers).type.toBeAssignableTo<MessagePropertyHeaders>()
+      },
+    })
+  })
+
+  test('`this` is the Fastify instance', () => {
+    app.consume('t', {}, async function () {
+      expect(this).type.toBe<FastifyInstance>()
+    })
+  })
+
+  test('consume() chains', () => {
+    expect(app.consume('a', {}, async () => {})).type.toBe<FastifyInstance>()
+  })
+
+  test('invalid options do not compile', () => {
+    expect(app.consume).type.not.toBeCallableWith({ queue: 'q' })
+    expect(app.consume).type.not.toBeCallableWith({ queue: 1, handler: async () => {} })
+    expect(app.consume).type.not.toBeCallableWith({ queue: 'q', retry: { attempts: '3' }, handler: async () => {} })
+    expect(app.consume).type.not.toBeCallableWith({
+      queue: 'q',
+      queueOptions: { type: 'stream' },
+      handler: async () => {},
+    })
+    expect(app.consume).type.not.toBeCallableWith('q', { prefetch: 'many' }, async () => {})
+  })
+
+  test('a body typed from the schema cannot be misused', () => {
+    app.consume({
+      queue: 'orders',
+      schema: { body: Order },
+      async handler(message) {
+        // @ts-expect-error Property 'toUpperCase' does not exist on type 'number'
+        message.body.total.toUpperCase()
+      },
+    })
+  })
+})
+
+describe('registry and exports', () => {
+  test('app.consumers is read-only', () => {
+    expect(app.consumers).type.toBe<readonly ConsumerInfo[]>()
+    expect(app.printConsumers()).type.toBe<string>()
+  })
+
+  test('the plugin registers with its options', () => {
+    expect(app.register).type.toBeCallableWith(consumer, { prefetch: 10, drainTimeout: 1_000 })
+    expect(app.register).type.not.toBeCallableWith(consumer, { prefetch: '10' })
+  })
+
+  test('NonRetryableError is an Error with retryable false', () => {
+    expect(new NonRetryableError('x').retryable).type.toBe<false>()
+    expect<ConsumerMessage>().type.toHaveProperty('redelivered')
+  })
+})

@@ -1,0 +1,93 @@
+import createError from '@fastify/error'
+
+// Every error this package throws, with a stable code. 503 = "the broker cannot take it now, retry later".
+export const PublishNackError = createError<[string, string]>(
+  'FST_AMQP_PUBLISH_NACK',
+  'The broker refused the message (basic.nack) published to exchange "%s" with routing key "%s"',
+  503
+)
+export const UnroutableError = createError<[string, string]>(
+  'FST_AMQP_UNROUTABLE',
+  'No queue is bound for exchange "%s" with routing key "%s": the mandatory message was returned (check the bindings)',
+  500
+)
+export const ConfirmTimeoutError = createError<[number]>(
+  'FST_AMQP_CONFIRM_TIMEOUT',
+  'The broker did not confirm the message within %d ms (it may still arrive: a retry can duplicate it)',
+  503
+)
+export const BufferFullError = createError<[string]>(
+  'FST_AMQP_BUFFER_FULL',
+  'The publish buffer is full (%s): the broker is unreachable or slower than the publishers',
+  503
+)
+export const PublisherClosedError = createError<[string]>(
+  'FST_AMQP_PUBLISHER_CLOSED',
+  'The publisher is closed: %s',
+  503
+)
+export const InvalidMessageError = createError<[string, string]>(
+  'FST_AMQP_INVALID_MESSAGE',
+  'Invalid message body for "%s": %s',
+  400
+)
+export const PublisherDependencyError = createError(
+  'FST_AMQP_PUBLISHER_DEPENDENCY',
+  '@fastify-amqp/publisher needs @fastify-amqp/connection: register it first (app.amqp is missing)',
+  500
+)
+export const PublisherInvalidOptionError = createError<[string, string]>(
+  'FST_AMQP_PUBLISHER_INVALID_OPTION',
+  'Invalid @fastify-amqp/publisher option "%s": %s',
+  500,
+  TypeError
+)
+
+/** Codes that mean "the broker cannot take this message now": HTTP 503 with Retry-After. */
+export const UNAVAILABLE_CODES: ReadonlySet<string> = new Set([
+  'FST_AMQP_PUBLISH_NACK',
+  'FST_AMQP_CONFIRM_TIMEOUT',
+  'FST_AMQP_BUFFER_FULL',
+  'FST_AMQP_PUBLISHER_CLOSED',
+  'FST_AMQP_CLOSED',
+])
+
+/** True for the errors a client should retry later (the broker is down, blocked, full or closing). */
+export function isUnavailableError(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && UNAVAILABLE_CODES.has((err as { code?: string }).code ?? '')
+}
+export const PublisherAlreadyRegisteredError = createError(
+  'FST_AMQP_PUBLISHER_ALREADY_REGISTERED',
+  '@fastify-amqp/publisher is already registered on this instance (app.publisher exists)',
+  500
+)
+export const ExchangeNotFoundError = createError<[string, string]>(
+  'FST_AMQP_EXCHANGE_NOT_FOUND',
+  'Exchange "%s" does not exist (publishing with routing key "%s"): declare it before publishing',
+  500
+)
+
+// Stack frames kept on a buffer-full error: enough to find the caller.
+const SHED_STACK_FRAMES = 4
+
+/** FST_AMQP_BUFFER_FULL, cheap: refusals come by the thousand while the broker is away. */
+export function shedError(bound: string): Error {
+  const limit = Error.stackTraceLimit
+  Error.stackTraceLimit = SHED_STACK_FRAMES
+  const error = new BufferFullError(bound)
+  Error.stackTraceLimit = limit
+  return error
+}
+
+export function abortReason(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason ?? 'aborted'))
+}
+
+// The broker's 404 text: NOT_FOUND - no exchange 'orders' in vhost '/'
+const NO_EXCHANGE = /NOT_FOUND - no exchange '(.*)' in vhost '/
+
+/** The exchange a channel-closing 404 names, if that is what closed it. */
+export function missingExchange(error: string | null): string | null {
+  if (error === null) return null
+  return NO_EXCHANGE.exec(error)?.[1] ?? null
+}

@@ -1,0 +1,81 @@
+import type { FastifyInstance, FastifyReply } from 'fastify'
+import fp from 'fastify-plugin'
+import {
+  isUnavailableError,
+  PublisherAlreadyRegisteredError,
+  PublisherDependencyError,
+  PublisherInvalidOptionError,
+} from './errors.js'
+import type { PublisherOptions } from './options.js'
+import { Publisher, type PublishOptions, type PublishReceipt } from './publisher.js'
+import type { BodyFor } from './schemas.js'
+
+export interface PublisherPluginOptions extends PublisherOptions {
+  /** Seconds sent in Retry-After when reply.publish fails because the broker is unavailable. Default 5. */
+  retryAfter?: number
+}
+
+/** reply.publish: publish with the request's id as correlationId and `x-request-id` header. */
+export type ReplyPublish = <E extends string, R extends string>(
+  exchange: E,
+  routingKey: R,
+  body: BodyFor<E, R>,
+  options?: PublishOptions
+) => Promise<PublishReceipt>
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    publisher: Publisher
+  }
+  interface FastifyReply {
+    publish: ReplyPublish
+  }
+}
+
+async function publisherPlugin(app: FastifyInstance, options: PublisherPluginOptions): Promise<void> {
+  const retryAfter = String(options.retryAfter ?? 5)
+  if (!/^\d+$/.test(retryAfter)) {
+    throw new PublisherInvalidOptionError('retryAfter', 'expected a whole number of seconds')
+  }
+  if (!app.hasDecorator('amqp')) throw new PublisherDependencyError()
+  if (app.hasDecorator('publisher')) throw new PublisherAlreadyRegisteredError()
+
+  const publisher = new Publisher(app.amqp, options, app.log.child({ plugin: '@fastify-amqp/publisher' }))
+  // Runs before the connection plugin's onClose (registered earlier), so confirms can still arrive.
+  app.addHook('onClose', async () => {
+    await publisher.close()
+  })
+
+  app.decorate('publisher', publisher)
+  app.decorateReply('publish', function publish(
+    this: FastifyReply,
+    exchange: string,
+    routingKey: string,
+    body: unknown,
+    publishOptions?: PublishOptions
+  ): Promise<PublishReceipt> {
+    const id = this.request.id
+    const withRequest: PublishOptions = {
+      ...publishOptions,
+      correlationId: publishOptions?.correlationId ?? id,
+      headers: { 'x-request-id': id, ...publishOptions?.headers },
+    }
+    return publisher.publish(exchange, routingKey, body, withRequest).catch((err: unknown) => {
+      // The error carries statusCode 503; Retry-After tells the client when to come back.
+      if (isUnavailableError(err) && !this.sent) this.header('retry-after', retryAfter)
+      throw err
+    })
+  } as ReplyPublish)
+}
+
+export const publisher = fp(publisherPlugin, {
+  fastify: '5.x',
+  name: '@fastify-amqp/publisher',
+  dependencies: ['@fastify-amqp/connection'],
+})
+export default publisher
+
+export * from './errors.js'
+export type { PublisherOptions, ResolvedPublisherOptions } from './options.js'
+export { Publisher, type PublishOptions, type PublishReceipt } from './publisher.js'
+export type { BodyFor, PublisherSchemas, SchemaBodies } from './schemas.js'

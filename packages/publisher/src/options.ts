@@ -1,0 +1,51 @@
+import type { TSchema } from '@sinclair/typebox'
+import { PublisherInvalidOptionError } from './errors.js'
+
+export interface PublisherOptions {
+  /** ms a publish may wait for the broker's confirm (buffered time included); then FST_AMQP_CONFIRM_TIMEOUT. Default 10 000. */
+  confirmTimeout?: number
+  /** Bound of the messages waiting to be written (offline, or behind a slow socket). Past it: FST_AMQP_BUFFER_FULL. */
+  buffer?: { maxMessages?: number; maxBytes?: number }
+  /** TypeBox schema of the body per `${exchange}:${routingKey}` (default exchange: `:${queue}`). */
+  schemas?: Record<string, TSchema>
+  /** ms close() waits for outstanding confirms before rejecting what is left. Default 10 000. */
+  closeTimeout?: number
+}
+
+export interface ResolvedPublisherOptions {
+  confirmTimeout: number
+  maxMessages: number
+  maxBytes: number
+  schemas: Record<string, TSchema>
+  closeTimeout: number
+}
+
+function positive(field: string, value: unknown, fallback: number, min = 1): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || Number.isNaN(value) || value < min) {
+    throw new PublisherInvalidOptionError(field, `expected a number >= ${min}, got ${String(value)}`)
+  }
+  return value
+}
+
+export function resolvePublisherOptions(options: PublisherOptions = {}): ResolvedPublisherOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new PublisherInvalidOptionError('options', 'expected an object')
+  }
+  const buffer = options.buffer ?? {}
+  if (typeof buffer !== 'object' || buffer === null) {
+    throw new PublisherInvalidOptionError('buffer', 'expected an object')
+  }
+  const schemas = options.schemas ?? {}
+  if (typeof schemas !== 'object' || schemas === null) {
+    throw new PublisherInvalidOptionError('schemas', 'expected an object of TypeBox schemas')
+  }
+  return {
+    confirmTimeout: positive('confirmTimeout', options.confirmTimeout, 10_000),
+    // 0 is allowed: no buffer, every publish while offline fails at once.
+    maxMessages: positive('buffer.maxMessages', buffer.maxMessages, 10_000, 0),
+    maxBytes: positive('buffer.maxBytes', buffer.maxBytes, 64 * 1024 * 1024, 0),
+    schemas,
+    closeTimeout: positive('closeTimeout', options.closeTimeout, 10_000, 0),
+  }
+}

@@ -1,0 +1,307 @@
+import { randomUUID } from 'node:crypto'
+import type { AmqpClient, ConfirmChannel, ManagedChannel, ManagedConnection } from '@fastify-amqp/connection'
+import type { Message, Options } from 'amqplib'
+import type { FastifyBaseLogger } from 'fastify'
+import { ConfirmWindow } from './confirm-window.js'
+import { encodeBody } from './encode.js'
+import { DONE, Entry, type PublishReceipt, QUEUED, SENT } from './entry.js'
+import {
+  abortReason,
+  ConfirmTimeoutError,
+  ExchangeNotFoundError,
+  missingExchange,
+  PublisherClosedError,
+  PublishNackError,
+  shedError,
+  UnroutableError,
+} from './errors.js'
+import { type PublisherOptions, type ResolvedPublisherOptions, resolvePublisherOptions } from './options.js'
+import { type BodyFor, SchemaChecks } from './schemas.js'
+import { SendQueue } from './send-queue.js'
+import { Ticker } from './ticker.js'
+
+export type { PublishReceipt } from './entry.js'
+export type { PublisherOptions } from './options.js'
+
+export interface PublishOptions extends Options.Publish {
+  /** ms to wait for the confirm (buffered time included), instead of confirmTimeout. */
+  timeout?: number
+  /** Aborting rejects the publish with the signal's reason (a message already written may still arrive). */
+  signal?: AbortSignal
+}
+
+interface ConfirmFields {
+  deliveryTag: number
+  multiple: boolean
+}
+
+/**
+ * Publishes with confirms on one managed confirm channel. Confirms are matched by delivery tag;
+ * what was written but not confirmed when a channel died is written again on the next one with
+ * the same messageId, and while no channel is up messages wait in a bounded buffer. At-least-once:
+ * a publish that resolved is stored by the broker; a rejected one may still have arrived
+ * (timeout, abort, close), so a caller's retry can duplicate it, never lose it.
+ */
+export class Publisher {
+  readonly #log: FastifyBaseLogger
+  readonly #options: ResolvedPublisherOptions
+  readonly #schemas: SchemaChecks | null
+  readonly #managed: ManagedChannel<ConfirmChannel>
+  readonly #connection: ManagedConnection
+  /** The open channel we write to, or null while there is none. */
+  #ch: ConfirmChannel | null = null
+  /** publish() returned false: nothing more is written until 'drain'. */
+  #draining = false
+  readonly #window = new ConfirmWindow((entry, nack) => this.#confirmed(entry, nack))
+  /** Entries waiting to be written, in publish order (re-sends first). */
+  readonly #queue: SendQueue
+  #inflight = 0
+  readonly #ticker: Ticker
+  /** Set once publishing stops: why new publishes are refused. */
+  #refusal: string | null = null
+  #closing: Promise<void> | null = null
+  #onIdle: (() => void) | null = null
+  #full = false
+
+  constructor(amqp: AmqpClient, options: PublisherOptions, log: FastifyBaseLogger) {
+    this.#options = resolvePublisherOptions(options)
+    this.#log = log
+    this.#schemas = Object.keys(this.#options.schemas).length > 0 ? new SchemaChecks(this.#options.schemas) : null
+    this.#queue = new SendQueue(this.#options.maxMessages, this.#options.maxBytes)
+    this.#ticker = new Ticker(this.#options.confirmTimeout, this.#sweep)
+    this.#managed = amqp.channel({ confirm: true, name: 'publisher' })
+    this.#connection = amqp.connection('publish')
+    this.#managed.on('open', this.#onOpen)
+    this.#managed.on('lost', this.#onLost)
+    this.#connection.on('closed', this.#onConnectionClosed)
+  }
+
+  /** Messages accepted and not settled yet: written and awaiting a confirm, plus buffered. */
+  get pending(): number {
+    return this.#inflight + this.#queue.count
+  }
+
+  publish<E extends string, R extends string>(
+    exchange: E,
+    routingKey: R,
+    body: BodyFor<E, R>,
+    options?: PublishOptions
+  ): Promise<PublishReceipt> {
+    if (this.#refusal !== null) return Promise.reject(new PublisherClosedError(this.#refusal))
+    const writable = this.#ch !== null && !this.#draining && this.#queue.count === 0
+    // Shed load before doing any work for a message that cannot be kept.
+    if (!writable && this.#queue.full()) return Promise.reject(this.#bufferFull())
+    let content: Buffer
+    try {
+      content = encodeBody(exchange, routingKey, body, this.#schemas)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    if (!writable && this.#queue.full(content.length)) return Promise.reject(this.#bufferFull())
+
+    const now = Date.now()
+    const contentType = content === body ? 'application/octet-stream' : 'application/json'
+    const timestamp = Math.floor(now / 1000)
+    // Without options (the common case) one literal, no spread: this runs for every message.
+    const properties: PublishOptions =
+      options === undefined
+        ? { persistent: true, mandatory: true, contentType, timestamp, messageId: randomUUID() }
+        : { persistent: true, mandatory: true, contentType, timestamp, ...options }
+    properties.messageId ??= randomUUID()
+    const timeout = options?.timeout ?? this.#options.confirmTimeout
+    const signal = options?.signal
+    const entry = new Entry(exchange, routingKey, content, properties, timeout, now + timeout, signal)
+    const promise = entry.promise()
+    if (signal !== undefined) {
+      if (signal.aborted) {
+        this.#finish(entry, abortReason(signal))
+        return promise
+      }
+      entry.onAbort = () => this.#finish(entry, abortReason(signal))
+      signal.addEventListener('abort', entry.onAbort, { once: true })
+    }
+    this.#ticker.arm(timeout)
+    if (writable) this.#write(this.#ch as ConfirmChannel, entry)
+    else this.#queue.add(entry)
+    return promise
+  }
+
+  /** Stops accepting, waits up to closeTimeout for outstanding confirms, rejects what is left, closes the channel. */
+  close(): Promise<void> {
+    this.#closing ??= this.#close()
+    return this.#closing
+  }
+
+  async #close(): Promise<void> {
+    this.#refusal ??= 'close() was called'
+    if (this.pending > 0) {
+      let timer: NodeJS.Timeout | undefined
+      await new Promise<void>((resolve) => {
+        this.#onIdle = resolve
+        timer = setTimeout(resolve, this.#options.closeTimeout)
+      })
+      clearTimeout(timer)
+      this.#onIdle = null
+    }
+    if (this.pending > 0) {
+      this.#log.warn({ unconfirmed: this.pending }, 'amqp publisher closed with unconfirmed messages')
+      this.#failAll(
+        `closed after waiting ${this.#options.closeTimeout} ms for the confirm (the message may still arrive)`
+      )
+    }
+    this.#ticker.stop()
+    this.#managed.off('open', this.#onOpen)
+    this.#managed.off('lost', this.#onLost)
+    this.#connection.off('closed', this.#onConnectionClosed)
+    this.#detach()
+    await this.#managed.close()
+  }
+
+  #write(ch: ConfirmChannel, entry: Entry): void {
+    let ok: boolean
+    try {
+      ok = ch.publish(entry.exchange, entry.routingKey, entry.content, entry.properties)
+    } catch (err) {
+      if ((err as Error).name === 'IllegalOperationError') {
+        // The channel is closing under us: keep the message for the next one ('lost' follows).
+        this.#detach()
+        this.#queue.addFirst([entry])
+      } else {
+        // Bad arguments (a non-string routing key, unencodable headers): nothing was written.
+        this.#finish(entry, err as Error)
+      }
+      return
+    }
+    entry.state = SENT
+    this.#window.push(entry)
+    this.#inflight += 1
+    if (!ok) this.#draining = true
+  }
+
+  /** Writes queued entries in order until the socket pushes back or the channel goes. */
+  #pump(): void {
+    const ch = this.#ch
+    while (ch !== null && this.#ch === ch && !this.#draining) {
+      const entry = this.#queue.next()
+      if (entry === undefined) break
+      this.#write(ch, entry)
+    }
+    if (this.#full && !this.#queue.full()) this.#full = false
+  }
+
+  #bufferFull(): Error {
+    const { maxMessages, maxBytes } = this.#options
+    if (!this.#full) {
+      this.#full = true // warn once per episode, not once per refused message
+      this.#log.warn({ queued: this.#queue.count, bytes: this.#queue.bytes }, 'amqp publish buffer full')
+    }
+    return shedError(`${this.#queue.count}/${maxMessages} messages, ${this.#queue.bytes}/${maxBytes} bytes`)
+  }
+
+  /** Settles an entry once, keeping the counters true to its state. */
+  #finish(entry: Entry, error: Error | null): void {
+    const state = entry.state
+    if (state === DONE) return
+    if (state === QUEUED) {
+      this.#queue.forget(entry)
+    } else if (state === SENT) {
+      this.#inflight -= 1
+    }
+    entry.state = DONE
+    if (entry.onAbort !== null) {
+      entry.signal?.removeEventListener('abort', entry.onAbort)
+      entry.onAbort = null
+    }
+    if (error === null) entry.resolve({ messageId: entry.properties.messageId as string })
+    else entry.reject(error)
+    if (this.#onIdle !== null && this.#inflight + this.#queue.count === 0) this.#onIdle()
+  }
+
+  #confirmed(entry: Entry, nack: boolean): void {
+    if (nack) this.#finish(entry, new PublishNackError(entry.exchange, entry.routingKey))
+    else if (entry.returned) this.#finish(entry, new UnroutableError(entry.exchange, entry.routingKey))
+    else this.#finish(entry, null)
+  }
+
+  #onAck = (fields: ConfirmFields): void => {
+    this.#window.confirm(fields.deliveryTag, fields.multiple, false)
+  }
+
+  #onNack = (fields: ConfirmFields): void => {
+    this.#window.confirm(fields.deliveryTag, fields.multiple, true)
+  }
+
+  // RabbitMQ sends basic.return before the basic.ack of the same message: mark it, reject on the ack.
+  #onReturn = (message: Message): void => {
+    this.#window.markReturned(message.properties.messageId)
+  }
+
+  #onDrain = (): void => {
+    this.#draining = false
+    this.#pump()
+  }
+
+  #onOpen = (ch: ConfirmChannel): void => {
+    if (this.#ch !== null) this.#onLost({ error: null })
+    this.#ch = ch
+    this.#draining = false
+    ch.on('ack', this.#onAck)
+    ch.on('nack', this.#onNack)
+    ch.on('return', this.#onReturn)
+    ch.on('drain', this.#onDrain)
+    if (this.#queue.count > 0) this.#log.info({ queued: this.#queue.count }, 'amqp publisher channel open: flushing')
+    this.#pump()
+  }
+
+  // The dead channel's delivery tags are void: what it did not confirm goes out again, first, same messageId.
+  #onLost = (info: { error: string | null }): void => {
+    this.#detach()
+    const resend = this.#window.reset()
+    this.#inflight -= resend.length
+    for (const entry of resend) entry.returned = false
+    this.#queue.addFirst(resend)
+    // Publishing to a missing exchange kills the channel (404); sending it again would kill the next one.
+    const missing = missingExchange(info.error)
+    if (missing !== null) {
+      this.#queue.forEach((entry) => {
+        if (entry.exchange === missing) this.#finish(entry, new ExchangeNotFoundError(missing, entry.routingKey))
+      })
+    }
+    if (resend.length > 0) this.#log.warn({ resend: resend.length }, 'amqp publisher channel lost: re-sending')
+  }
+
+  #detach(): void {
+    const ch = this.#ch
+    this.#ch = null
+    this.#draining = false
+    if (ch === null) return
+    ch.off('ack', this.#onAck)
+    ch.off('nack', this.#onNack)
+    ch.off('return', this.#onReturn)
+    ch.off('drain', this.#onDrain)
+  }
+
+  // The connection gave up (reconnect.maxAttempts) or was closed: nothing will go out any more.
+  #onConnectionClosed = (info: { error?: string }): void => {
+    this.#refusal ??= `the AMQP connection closed${info.error ? ` (${info.error})` : ''}`
+    this.#failAll(this.#refusal)
+  }
+
+  #failAll(reason: string): void {
+    const fail = (entry: Entry) => this.#finish(entry, new PublisherClosedError(reason))
+    this.#window.forEach(fail)
+    this.#queue.forEach(fail)
+    this.#queue.clear()
+  }
+
+  // The ticker's sweep: one pass over what is pending, rather than a timer per message.
+  #sweep = (): void => {
+    const now = Date.now()
+    const expire = (entry: Entry) => {
+      if (entry.state !== DONE && entry.deadline <= now) this.#finish(entry, new ConfirmTimeoutError(entry.timeout))
+    }
+    this.#window.forEach(expire)
+    this.#queue.forEach(expire)
+    if (this.pending === 0) this.#ticker.idle()
+  }
+}

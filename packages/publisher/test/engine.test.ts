@@ -1,0 +1,184 @@
+// Pure bookkeeping against a fake channel; each behaviour also has a real-broker test beside it.
+import t from 'tap'
+import { fakePublisher, flush, track } from './fixtures/fake.js'
+
+t.test('resolves only on the ack of its own delivery tag; multiple acks settle all up to the tag', async (t) => {
+  const { publisher, open } = fakePublisher()
+  const ch = open()
+  const p = [1, 2, 3, 4].map((n) => track(publisher.publish('', 'q', { n })))
+  await flush()
+  t.same(
+    p.map((s) => s.status),
+    ['pending', 'pending', 'pending', 'pending']
+  )
+  ch.ack(2)
+  await flush()
+  t.same(
+    p.map((s) => s.status),
+    ['pending', 'resolved', 'pending', 'pending'],
+    'a single ack settles only its tag'
+  )
+  ch.ack(3, true)
+  await flush()
+  t.same(
+    p.map((s) => s.status),
+    ['resolved', 'resolved', 'resolved', 'pending'],
+    'multiple: every tag up to 3'
+  )
+  ch.nack(4)
+  await flush()
+  t.equal(p[3]?.status, 'rejected')
+  t.equal(p[3]?.error?.code, 'FST_AMQP_PUBLISH_NACK')
+  t.equal(publisher.pending, 0)
+  t.equal(p[0]?.value && (p[0].value as { messageId: string }).messageId, ch.written[0]?.options.messageId)
+})
+
+t.test('a return followed by its ack rejects as unroutable, matched by messageId', async (t) => {
+  const { publisher, open } = fakePublisher()
+  const ch = open()
+  const a = track(publisher.publish('ex', 'a', {}))
+  const b = track(publisher.publish('ex', 'b', {}))
+  ch.returned(ch.written[1]?.options.messageId as string)
+  ch.ack(2, true)
+  await flush()
+  t.equal(a.status, 'resolved')
+  t.equal(b.error?.code, 'FST_AMQP_UNROUTABLE')
+  t.match(b.error?.message, /"ex".*"b"/)
+})
+
+t.test('publish() returning false: nothing more is written until drain, and order is kept', async (t) => {
+  const { publisher, open } = fakePublisher()
+  const ch = open()
+  ch.writable = false
+  const first = track(publisher.publish('', 'q', { n: 0 }))
+  const rest = [1, 2, 3].map((n) => track(publisher.publish('', 'q', { n })))
+  t.equal(ch.written.length, 1, 'stopped writing after false')
+  t.equal(publisher.pending, 4)
+  ch.writable = true
+  ch.emit('drain')
+  t.same(
+    ch.written.map((w) => JSON.parse(w.content.toString()).n),
+    [0, 1, 2, 3],
+    'drained in order'
+  )
+  ch.ack(4, true)
+  await flush()
+  t.equal(first.status, 'resolved')
+  t.ok(rest.every((s) => s.status === 'resolved'))
+})
+
+t.test('a lost channel: unconfirmed messages go out again first, same messageId, then the buffer', async (t) => {
+  const { publisher, open, lose } = fakePublisher()
+  const ch1 = open()
+  const sent = [0, 1, 2].map((n) => track(publisher.publish('', 'q', { n })))
+  ch1.ack(1)
+  lose()
+  const buffered = [3, 4].map((n) => track(publisher.publish('', 'q', { n })))
+  t.equal(publisher.pending, 4, '2 to re-send + 2 buffered')
+  const ch2 = open()
+  t.same(
+    ch2.written.map((w) => JSON.parse(w.content.toString()).n),
+    [1, 2, 3, 4]
+  )
+  t.same(ch2.ids().slice(0, 2), ch1.ids().slice(1, 3), 're-sent with the same messageId')
+  ch1.ack(3, true) // a stale confirm from the dead channel changes nothing
+  await flush()
+  t.equal(sent[1]?.status, 'pending')
+  ch2.ack(4, true) // tags start again at 1 on the new channel
+  await flush()
+  t.ok([...sent, ...buffered].every((s) => s.status === 'resolved'))
+  t.equal(publisher.pending, 0)
+})
+
+t.test('timeouts: buffered and written publishes reject after their timeout; late acks are ignored', async (t) => {
+  const { publisher, open } = fakePublisher({ confirmTimeout: 60_000 })
+  const buffered = publisher.publish('', 'q', {}, { timeout: 30 })
+  const ch = open()
+  const written = publisher.publish('', 'q', {}, { timeout: 30 })
+  const patient = track(publisher.publish('', 'q', {}))
+  const late = track(written)
+  await Promise.all([
+    t.rejects(buffered, { code: 'FST_AMQP_CONFIRM_TIMEOUT', statusCode: 503 }),
+    t.rejects(written, { code: 'FST_AMQP_CONFIRM_TIMEOUT' }),
+  ])
+  t.equal(patient.status, 'pending')
+  ch.ack(3, true)
+  await flush()
+  t.equal(late.status, 'rejected', 'a late ack does not resolve a timed-out publish')
+  t.equal(patient.status, 'resolved')
+  t.equal(publisher.pending, 0)
+})
+
+t.test('an AbortSignal rejects with its reason; aborted buffered messages are never written', async (t) => {
+  const { publisher, open } = fakePublisher()
+  const controller = new AbortController()
+  const aborted = track(publisher.publish('', 'q', { n: 1 }, { signal: controller.signal }))
+  const kept = track(publisher.publish('', 'q', { n: 2 }))
+  controller.abort(new Error('client went away'))
+  await flush()
+  t.equal(aborted.error?.message, 'client went away')
+  const ch = open()
+  t.same(
+    ch.written.map((w) => JSON.parse(w.content.toString()).n),
+    [2]
+  )
+  await t.rejects(publisher.publish('', 'q', {}, { signal: AbortSignal.abort(new Error('already')) }), {
+    message: 'already',
+  })
+  ch.ack(1)
+  await flush()
+  t.equal(kept.status, 'resolved')
+})
+
+t.test('bad arguments reject without being written; a closing channel keeps the message for the next', async (t) => {
+  const { publisher, open, lose } = fakePublisher()
+  const ch = open()
+  await t.rejects(publisher.publish('', 42 as unknown as string, {}), TypeError)
+  ch.closing = true
+  const p = track(publisher.publish('', 'q', { n: 1 }))
+  lose()
+  const ch2 = open()
+  t.equal(ch2.written.length, 1)
+  ch2.ack(1)
+  await flush()
+  t.equal(p.status, 'resolved')
+})
+
+t.test('a 404 for a missing exchange rejects its messages instead of re-sending them', async (t) => {
+  const { publisher, open, lose } = fakePublisher()
+  open()
+  const bad = track(publisher.publish('nope', 'k', {}))
+  const good = track(publisher.publish('', 'q', {}))
+  lose(`Channel closed by server: 404 (NOT-FOUND) with message "NOT_FOUND - no exchange 'nope' in vhost '/'"`)
+  await flush()
+  t.equal(bad.error?.code, 'FST_AMQP_EXCHANGE_NOT_FOUND')
+  const ch2 = open()
+  t.equal(ch2.written.length, 1, 'only the other message is sent again')
+  ch2.ack(1)
+  await flush()
+  t.equal(good.status, 'resolved')
+})
+
+t.test('close(): rejects new publishes, waits for confirms, then rejects what is left', async (t) => {
+  const { publisher, open, managed } = fakePublisher({ closeTimeout: 50 })
+  const ch = open()
+  const a = track(publisher.publish('', 'q', {}))
+  const b = track(publisher.publish('', 'q', {}))
+  const closing = publisher.close()
+  await t.rejects(publisher.publish('', 'q', {}), { code: 'FST_AMQP_PUBLISHER_CLOSED' })
+  ch.ack(1)
+  await closing
+  t.equal(a.status, 'resolved')
+  t.equal(b.error?.code, 'FST_AMQP_PUBLISHER_CLOSED')
+  t.equal(managed.closed, true)
+  ch.ack(2)
+  await flush()
+  t.equal(b.status, 'rejected', 'nothing resolves after close')
+  t.equal(publisher.close(), closing, 'close() twice is the same promise')
+})
+
+t.test('options are validated', async (t) => {
+  t.throws(() => fakePublisher({ confirmTimeout: 0 }), { code: 'FST_AMQP_PUBLISHER_INVALID_OPTION' })
+  t.throws(() => fakePublisher({ buffer: { maxBytes: Number.NaN } }), { message: /buffer.maxBytes/ })
+  t.throws(() => fakePublisher({ schemas: 'x' as never }), { message: /schemas/ })
+})

@@ -1,0 +1,43 @@
+import amqp from '@fastify-amqp/connection'
+import Fastify from 'fastify'
+import fp from 'fastify-plugin'
+import t from 'tap'
+import { isUnavailableError, publisher } from '../src/index.js'
+import { SHARED_URL, uniqueName } from './fixtures/helpers.js'
+
+t.test('registered without the connection plugin: a clear error', async (t) => {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  app.register(publisher)
+  await t.rejects(async () => app.ready(), { message: /@fastify-amqp\/connection/ })
+})
+
+t.test('registered twice, or with bad options: coded errors', async (t) => {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(amqp, { url: SHARED_URL, connectionName: uniqueName('twice') })
+  await app.register(publisher)
+  await t.rejects(async () => app.register(publisher), { code: 'FST_AMQP_PUBLISHER_ALREADY_REGISTERED' })
+  const other = Fastify()
+  t.teardown(() => other.close())
+  await other.register(amqp, { url: SHARED_URL, connectionName: uniqueName('opts') })
+  await t.rejects(async () => other.register(publisher, { confirmTimeout: -1 }), {
+    code: 'FST_AMQP_PUBLISHER_INVALID_OPTION',
+    message: /confirmTimeout/,
+  })
+})
+
+t.test('without app.amqp (a stand-in named like the connection plugin): FST_AMQP_PUBLISHER_DEPENDENCY', async (t) => {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(fp(async () => {}, { name: '@fastify-amqp/connection' }))
+  await t.rejects(async () => app.register(publisher), { code: 'FST_AMQP_PUBLISHER_DEPENDENCY' })
+})
+
+t.test('isUnavailableError tells the errors worth a retry later', async (t) => {
+  t.ok(isUnavailableError({ code: 'FST_AMQP_BUFFER_FULL' }))
+  t.ok(isUnavailableError({ code: 'FST_AMQP_CLOSED' }))
+  t.notOk(isUnavailableError({ code: 'FST_AMQP_UNROUTABLE' }))
+  t.notOk(isUnavailableError(new Error('x')))
+  t.notOk(isUnavailableError(null))
+})

@@ -1,0 +1,81 @@
+import t from 'tap'
+import { buildApp, drainQueue, rawChannel, tempQueue } from './fixtures/helpers.js'
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
+
+t.test('reply.publish puts the message in the queue with every property, resolved once stored', async (t) => {
+  const { channel } = await rawChannel(t)
+  const queue = await tempQueue(t, channel)
+  let countAtResolve = -1
+  let receipt: { messageId: string } | undefined
+  const before = Math.floor(Date.now() / 1000)
+  const app = await buildApp(t, {
+    setup(app) {
+      app.post('/orders', async (request, reply) => {
+        receipt = await reply.publish('', queue, request.body)
+        // Resolved means stored: the broker already counts it.
+        countAtResolve = (await channel.checkQueue(queue)).messageCount
+        return reply.code(202).send(receipt)
+      })
+    },
+  })
+  const response = await app.inject({ method: 'POST', url: '/orders', payload: { id: 'o-1', total: 42 } })
+  t.equal(response.statusCode, 202)
+  t.equal(countAtResolve, 1, 'the message is in the queue when the publish resolves')
+  const [message] = await drainQueue(channel, queue)
+  t.ok(message)
+  if (!message || !receipt) return
+  t.same(JSON.parse(message.content.toString()), { id: 'o-1', total: 42 })
+  const p = message.properties
+  t.equal(p.deliveryMode, 2, 'persistent')
+  t.equal(p.contentType, 'application/json')
+  t.match(p.messageId, UUID)
+  t.equal(p.messageId, receipt.messageId, 'the receipt names the messageId')
+  t.equal(response.json().messageId, p.messageId)
+  t.ok(p.timestamp >= before && p.timestamp <= Math.floor(Date.now() / 1000) + 1, 'timestamp in seconds, now')
+  const requestId = p.correlationId
+  t.type(requestId, 'string')
+  t.ok(requestId.length > 0, 'correlationId is the request id')
+  t.equal(p.headers?.['x-request-id'], requestId, 'x-request-id header is the request id')
+})
+
+t.test('reply.publish keeps a correlationId, messageId and headers the caller gives', async (t) => {
+  const { channel } = await rawChannel(t)
+  const queue = await tempQueue(t, channel)
+  const app = await buildApp(t, {
+    setup(app) {
+      app.post('/', async (_request, reply) => {
+        await reply.publish('', queue, Buffer.from('raw bytes'), {
+          correlationId: 'saga-7',
+          messageId: 'm-7',
+          headers: { tenant: 'acme' },
+          persistent: false,
+        })
+        return { ok: true }
+      })
+    },
+  })
+  t.equal((await app.inject({ method: 'POST', url: '/' })).statusCode, 200)
+  const [message] = await drainQueue(channel, queue)
+  if (!message) return t.fail('no message')
+  t.equal(message.content.toString(), 'raw bytes', 'a Buffer goes as is')
+  t.equal(message.properties.contentType, 'application/octet-stream')
+  t.equal(message.properties.correlationId, 'saga-7')
+  t.equal(message.properties.messageId, 'm-7')
+  t.equal(message.properties.deliveryMode, 1, 'options override the defaults')
+  t.equal(message.properties.headers?.tenant, 'acme')
+  t.type(message.properties.headers?.['x-request-id'], 'string')
+})
+
+t.test('app.publisher.publish works outside a request, on a named exchange', async (t) => {
+  const { channel } = await rawChannel(t)
+  const queue = await tempQueue(t, channel)
+  await channel.bindQueue(queue, 'amq.topic', 'order.*')
+  const app = await buildApp(t)
+  const receipt = await app.publisher.publish('amq.topic', 'order.placed', { n: 1 })
+  t.match(receipt.messageId, UUID)
+  t.equal(app.publisher.pending, 0)
+  const [message] = await drainQueue(channel, queue)
+  t.equal(message?.fields.routingKey, 'order.placed')
+  t.equal(message?.properties.correlationId, undefined, 'no request, no correlationId')
+})
