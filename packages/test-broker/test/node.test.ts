@@ -59,13 +59,13 @@ t.test('setMemoryAlarm() blocks and unblocks publishing connections', async (t) 
   let alarmOn = false
   t.teardown(() => (alarmOn ? node.setMemoryAlarm(false) : undefined))
   const channel = await connection.createChannel()
-  const blocked = waitFor(connection, 'blocked', 15_000)
+  const blocked = waitFor(connection, 'blocked', 60_000)
   await node.setMemoryAlarm(true)
   alarmOn = true
   channel.sendToQueue(randomName('tb-nowhere'), Buffer.from('x')) // RabbitMQ blocks a connection when it publishes
   const [reason] = await blocked
   t.match(reason, /memory/)
-  const unblocked = waitFor(connection, 'unblocked', 15_000)
+  const unblocked = waitFor(connection, 'unblocked', 60_000)
   await node.setMemoryAlarm(false)
   alarmOn = false
   await unblocked
@@ -76,7 +76,7 @@ t.test('closeConnectionsNamed() closes only connections of that name', async (t)
   const target = await open(node.url, 'x')
   const bystander = await open(node.url, 'y')
   t.teardown(() => Promise.all([closeQuietly(target), closeQuietly(bystander)]))
-  const closed = waitFor(target, 'close', 10_000)
+  const closed = waitFor(target, 'close', 60_000)
   t.equal(await node.closeConnectionsNamed('x', 'named close'), 1)
   const [error] = await closed
   t.match(String(error), /CONNECTION_FORCED - named close/)
@@ -93,7 +93,7 @@ t.test('listConsumers() and closeAllConnections()', async (t) => {
   await channel.assertQueue(queue, { exclusive: true })
   await channel.consume(queue, () => {}, { consumerTag: 'tb-tag' })
   t.same(await node.listConsumers(), [{ queue, consumerTag: 'tb-tag' }])
-  const closed = waitFor(connection, 'close', 10_000)
+  const closed = waitFor(connection, 'close', 60_000)
   await node.closeAllConnections('all gone')
   const [error] = await closed
   t.match(String(error), /CONNECTION_FORCED - all gone/)
@@ -103,7 +103,7 @@ t.test('kill() drops the node at once; start() brings it back on the same port',
   const port = node.port
   const connection = await open(node.url)
   t.teardown(() => closeQuietly(connection))
-  const closed = waitFor(connection, 'close', 10_000)
+  const closed = waitFor(connection, 'close', 60_000)
   await node.kill()
   const [error] = await closed
   t.type(error, Error, 'the connection closed with an error')
