@@ -22,6 +22,19 @@ export async function listConsumersWith(ctl: Rabbitmqctl): Promise<ConsumerInfo[
   return rows.map((row) => ({ queue: String(row.queue_name), consumerTag: String(row.consumer_tag) }))
 }
 
+export interface ConnectionInfo {
+  /** client_properties.connection_name, if the client set one. */
+  connectionName: string | undefined
+  /** The broker's AMQP port the client connected to: it tells which node of a cluster holds the connection. */
+  port: number
+}
+
+/** Client connections; in a cluster, those of every running node. */
+export async function listConnectionsWith(ctl: Rabbitmqctl): Promise<ConnectionInfo[]> {
+  const rows = parseJsonRows(await ctl('-q', 'list_connections', 'port', 'client_properties', '--formatter', 'json'))
+  return rows.map((row) => ({ connectionName: connectionNameOf(row.client_properties), port: Number(row.port) }))
+}
+
 /** client_properties comes as [[key, type, value], ...] in JSON output. */
 function connectionNameOf(clientProperties: unknown): string | undefined {
   if (!Array.isArray(clientProperties)) return undefined

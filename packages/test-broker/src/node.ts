@@ -1,11 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { registerLive, spawnWatchdog, unregisterLive } from './cleanup.js'
 import { type ConsumerInfo, closeConnectionsNamedWith, listConsumersWith } from './cli-queries.js'
 import { epmdNames } from './epmd.js'
+import { logTail } from './log-tail.js'
 import { freePort, isPortOpen, sleep } from './ports.js'
 import { isSameProcessAlive, killGroup, killProcesses, type ProcessRef, processTree } from './process-tree.js'
 import { RABBITMQ_BIN_DIR, runRabbitmqctl } from './rabbitmqctl.js'
@@ -13,6 +14,10 @@ import { RABBITMQ_BIN_DIR, runRabbitmqctl } from './rabbitmqctl.js'
 export interface BrokerNodeOptions {
   /** Short node name (the host part is always `localhost`); default `tb-<random>`. */
   name?: string
+  /** Erlang cookie; nodes that share one can form a cluster. Default: Erlang makes a random one at first start. */
+  cookie?: string
+  /** Limit of each start(), ms; default 60 000. */
+  startTimeout?: number
 }
 
 export interface BrokerNode {
@@ -20,6 +25,8 @@ export interface BrokerNode {
   readonly port: number
   readonly url: string
   readonly dataDir: string
+  /** True from the spawn of the server process until it exits. */
+  readonly isRunning: boolean
   start(): Promise<void>
   stop(): Promise<void>
   restart(options?: { keepData?: boolean }): Promise<void>
@@ -32,7 +39,7 @@ export interface BrokerNode {
   dispose(): Promise<void>
 }
 
-const START_TIMEOUT_MS = 60_000
+const DEFAULT_START_TIMEOUT_MS = 60_000
 const STOP_TIMEOUT_MS = 20_000
 const START_ATTEMPTS = 3
 const DEFAULT_REASON = 'closed by @fastify-amqp/test-broker'
@@ -67,18 +74,16 @@ function shortNameOf(name: string | undefined): string {
   return short
 }
 
-function tail(file: string, lines: number): string {
-  try {
-    return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n')
-  } catch {
-    return '(no log)'
-  }
+function validCookie(cookie: string): string {
+  if (!/^[A-Za-z0-9]+$/.test(cookie)) throw new Error('invalid Erlang cookie: use letters and digits only')
+  return cookie
 }
 
 class DisposableBrokerNode implements BrokerNode {
   readonly nodeName: string
   readonly dataDir: string
   private readonly shortName: string
+  private readonly startTimeoutMs: number
   private amqpPort = 0
   private distPort = 0
   private running: Running | undefined
@@ -91,16 +96,24 @@ class DisposableBrokerNode implements BrokerNode {
   constructor(options: BrokerNodeOptions) {
     this.shortName = shortNameOf(options.name)
     this.nodeName = `${this.shortName}@localhost`
+    this.startTimeoutMs = options.startTimeout ?? DEFAULT_START_TIMEOUT_MS
+    const cookie = options.cookie === undefined ? undefined : validCookie(options.cookie)
     this.dataDir = mkdtempSync(join(tmpdir(), `test-broker-${this.shortName}-`))
     writeFileSync(join(this.dataDir, 'enabled_plugins'), '[].\n')
     writeFileSync(join(this.dataDir, 'rabbitmq-env.conf'), '')
     // A low disk limit, so a nearly full CI disk does not raise a disk alarm and block publishers by surprise.
     writeFileSync(join(this.dataDir, 'rabbitmq.conf'), 'disk_free_limit.absolute = 10MB\n')
+    // HOME is dataDir for server and CLI alike; Erlang insists the cookie file is readable by its owner only.
+    if (cookie !== undefined) writeFileSync(join(this.dataDir, '.erlang.cookie'), cookie, { mode: 0o400 })
     registerLive(this)
   }
 
   get port(): number {
     return this.amqpPort
+  }
+
+  get isRunning(): boolean {
+    return this.running !== undefined
   }
 
   get url(): string {
@@ -242,7 +255,7 @@ class DisposableBrokerNode implements BrokerNode {
   }
 
   private async boot(): Promise<void> {
-    const deadline = Date.now() + START_TIMEOUT_MS
+    const deadline = Date.now() + this.startTimeoutMs
     await this.waitUntilNameFree(deadline)
     mkdirSync(join(this.dataDir, 'log'), { recursive: true })
     const logFd = openSync(this.logFile, 'a')
@@ -291,7 +304,7 @@ class DisposableBrokerNode implements BrokerNode {
       throw new Error(
         `RabbitMQ node ${this.nodeName} (amqp port ${this.amqpPort}, dist port ${this.distPort}) did not start: ${
           (error as Error).message
-        }\n--- last lines of ${this.logFile} ---\n${tail(this.logFile, 40)}`
+        }\n--- last lines of ${this.logFile} ---\n${logTail(this.logFile, 40)}`
       )
     }
   }
@@ -312,7 +325,7 @@ class DisposableBrokerNode implements BrokerNode {
       if (running.hasExited) {
         throw new Error(`the server process exited (code ${running.exitCode}, signal ${running.exitSignal}) ${what}`)
       }
-      if (Date.now() > deadline) throw new Error(`timed out after ${START_TIMEOUT_MS / 1000}s ${what}`)
+      if (Date.now() > deadline) throw new Error(`timed out after ${this.startTimeoutMs / 1000}s ${what}`)
     }
     // 1. the node registered with epmd: until then `rabbitmqctl await_startup` fails at once
     while ((await epmdNames()).get(this.shortName) !== this.distPort) {

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { startCluster } from '../src/index.js'
+import { startBroker, startCluster } from '../src/index.js'
 import { closeQuietly, open, processesMentioning, randomName } from './fixtures/amqp.js'
 
 // One 3-node cluster serves every subtest, in order: forming it takes most of this file's time.
@@ -20,6 +20,8 @@ t.test('three nodes on their own ports form one cluster', async (t) => {
   t.same([...status.members].sort(), names, 'every node is a member')
   t.same([...status.running].sort(), names, 'every node is running')
   await t.rejects(cluster.stopNode(3), RangeError)
+  await t.rejects(startCluster({ size: 0 }), RangeError)
+  await t.rejects(startBroker({ cookie: 'not a cookie!' }), /invalid Erlang cookie/)
 })
 
 t.test('nodeOf() names the node that holds a connection', async (t) => {
