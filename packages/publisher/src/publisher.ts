@@ -30,6 +30,9 @@ export interface PublishOptions extends Options.Publish {
   signal?: AbortSignal
 }
 
+// After a nack, a fresh channel at most this often (ms).
+const NACK_RECYCLE_INTERVAL = 1_000
+
 interface ConfirmFields {
   deliveryTag: number
   multiple: boolean
@@ -62,6 +65,7 @@ export class Publisher {
   #closing: Promise<void> | null = null
   #onIdle: (() => void) | null = null
   #full = false
+  #lastRecycle = 0
 
   constructor(amqp: AmqpClient, options: PublisherOptions, log: FastifyBaseLogger) {
     this.#options = resolvePublisherOptions(options)
@@ -229,6 +233,21 @@ export class Publisher {
 
   #onNack = (fields: ConfirmFields): void => {
     this.#window.confirm(fields.deliveryTag, fields.multiple, true)
+    this.#recycleAfterNack()
+  }
+
+  /**
+   * A nack means the broker could not store the message. On RabbitMQ 3.10 a channel's
+   * quorum-queue state can go stale after a leader moved, nacking every later publish
+   * on that channel for good; a fresh channel heals it. Unconfirmed messages are re-sent.
+   */
+  #recycleAfterNack(): void {
+    const ch = this.#ch
+    const now = Date.now()
+    if (ch === null || now - this.#lastRecycle < NACK_RECYCLE_INTERVAL) return
+    this.#lastRecycle = now
+    this.#log.warn('amqp publisher: the broker nacked a publish; opening a fresh channel')
+    ch.close().catch(() => {})
   }
 
   // RabbitMQ sends basic.return before the basic.ack of the same message: mark it, reject on the ack.

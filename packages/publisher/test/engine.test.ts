@@ -29,6 +29,7 @@ t.test('resolves only on the ack of its own delivery tag; multiple acks settle a
   await flush()
   t.equal(p[3]?.status, 'rejected')
   t.equal(p[3]?.error?.code, 'FST_AMQP_PUBLISH_NACK')
+  t.equal(ch.closes, 1, 'a nack recycles the channel')
   t.equal(publisher.pending, 0)
   t.equal(p[0]?.value && (p[0].value as { messageId: string }).messageId, ch.written[0]?.options.messageId)
 })
