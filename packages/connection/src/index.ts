@@ -41,7 +41,6 @@ async function amqpConnection(app: FastifyInstance, options: AmqpConnectionOptio
 export const amqp = fp(amqpConnection, {
   fastify: '5.x',
   name: '@fastify-amqp/connection',
-  decorators: { fastify: [] },
 })
 export default amqp
 
