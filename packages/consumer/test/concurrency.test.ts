@@ -8,7 +8,11 @@ t.test('never more than `concurrency` handlers at once, with a larger prefetch',
   let max = 0
   let handled = 0
   let maxInFlight = 0
+  // The queue is full before consuming starts, so deliveries arrive in bursts and the cap is reached.
+  await broker.channel.assertQueue(queue, { durable: true })
+  for (let i = 0; i < 120; i += 1) await broker.send(queue, { i })
   const app = await buildApp(t, {
+    ready: false,
     declare: (app) => {
       app.consume({
         queue,
@@ -19,7 +23,7 @@ t.test('never more than `concurrency` handlers at once, with a larger prefetch',
           running += 1
           max = Math.max(max, running)
           maxInFlight = Math.max(maxInFlight, app.consumers[0]?.inFlight ?? 0)
-          await new Promise((resolve) => setTimeout(resolve, 5))
+          await new Promise((resolve) => setTimeout(resolve, 20))
           running -= 1
           handled += 1
         },
@@ -30,7 +34,7 @@ t.test('never more than `concurrency` handlers at once, with a larger prefetch',
     await app.close()
     await deleteConsumerQueues(SHARED_URL, queue)
   })
-  for (let i = 0; i < 120; i += 1) await broker.send(queue, { i })
+  await app.ready()
   await until(() => handled === 120, 20_000, 'all 120 handled')
   t.equal(max, 4, 'the limit was reached and never passed')
   t.equal(maxInFlight, 4)
