@@ -1,0 +1,172 @@
+// Consume with ack: N queued 1 KB JSON messages (filled with a raw confirm channel, untimed), each
+// contender consumes all of them with a no-op handler at a given prefetch. Timed from the call that
+// starts consuming (connection already open) to the N-th handler call; after the contender closed,
+// the queue must be empty, i.e. every message was acked before close.
+import amqp from '@fastify-amqp/connection'
+import consumer from '@fastify-amqp/consumer'
+import amqpcm from 'amqp-connection-manager'
+import { connect } from 'amqplib'
+import Fastify from 'fastify'
+import { Connection } from 'rabbitmq-client'
+import { append, child, log, rotate, summarize, within } from './lib/rounds.js'
+
+// fastify-amqp and rabbitmq-client hand the handler a parsed JSON body; with amqplib and
+// amqp-connection-manager the consumer of a JSON message parses it itself.
+function decode(msg) {
+  return JSON.parse(msg.content.toString())
+}
+
+function counter(n) {
+  let count = 0
+  let resolve
+  const done = new Promise((r) => {
+    resolve = r
+  })
+  return {
+    done,
+    hit() {
+      if (++count === n) resolve(performance.now())
+    },
+  }
+}
+
+export const consumeContenders = {
+  async ours(url, queue, n, prefetch) {
+    const app = Fastify({ logger: false })
+    await app.register(amqp, { url, connectionName: 'bench-ours' })
+    await app.register(consumer, { prefetch })
+    const seen = counter(n)
+    app.consume({ queue, prefetch, retry: false, deadLetter: false, handler: async () => seen.hit() })
+    return {
+      async consume() {
+        const started = performance.now()
+        await app.ready() // consumers start in onReady
+        return (await seen.done) - started
+      },
+      close: () => app.close(),
+    }
+  },
+
+  async amqplib(url, queue, n, prefetch) {
+    const model = await connect(url, { clientProperties: { connection_name: 'bench-amqplib' } })
+    const seen = counter(n)
+    let ch
+    return {
+      async consume() {
+        const started = performance.now()
+        ch = await model.createChannel()
+        await ch.prefetch(prefetch)
+        await ch.consume(queue, (msg) => {
+          decode(msg)
+          seen.hit()
+          ch.ack(msg)
+        })
+        return (await seen.done) - started
+      },
+      async close() {
+        // Channel first: its close goes out after its acks; a connection close could overtake them.
+        await ch?.close()
+        await model.close()
+      },
+    }
+  },
+
+  async 'amqp-connection-manager'(url, queue, n, prefetch) {
+    const manager = amqpcm.connect([url], { connectionOptions: { clientProperties: { connection_name: 'bench-acm' } } })
+    await manager.connect()
+    const seen = counter(n)
+    let wrapper
+    return {
+      async consume() {
+        const started = performance.now()
+        wrapper = manager.createChannel({
+          json: false,
+          setup: async (ch) => {
+            await ch.prefetch(prefetch)
+            await ch.consume(queue, (msg) => {
+              decode(msg)
+              seen.hit()
+              ch.ack(msg)
+            })
+          },
+        })
+        return (await seen.done) - started
+      },
+      async close() {
+        await wrapper?.close()
+        await manager.close()
+      },
+    }
+  },
+
+  async 'rabbitmq-client'(url, queue, n, prefetch) {
+    const rabbit = new Connection({ url, connectionName: 'bench-rabbitmq-client' })
+    await rabbit.onConnect(10_000)
+    const seen = counter(n)
+    let sub
+    return {
+      async consume() {
+        const started = performance.now()
+        // It declares the queue like ours does: same arguments as the existing durable queue.
+        sub = rabbit.createConsumer(
+          { queue, queueOptions: { durable: true }, qos: { prefetchCount: prefetch } },
+          async () => {
+            seen.hit()
+          }
+        )
+        sub.on('error', (err) => log(`rabbitmq-client consumer error: ${err.message}`))
+        return (await seen.done) - started
+      },
+      async close() {
+        await sub?.close()
+        await rabbit.close()
+      },
+    }
+  },
+}
+
+async function runOnce(name, { url, admin, queue, n, prefetch }) {
+  await admin.fill(queue, n)
+  const contender = await consumeContenders[name](url, queue, n, prefetch)
+  let ms
+  try {
+    ms = await within(contender.consume(), 300_000, name)
+  } finally {
+    await contender.close()
+  }
+  // Acked before close means gone; anything left was unacked when the contender closed (redelivered later).
+  const left = await admin.count(queue)
+  if (left !== 0) {
+    log(`consume ${name} prefetch ${prefetch}: WARNING ${left} messages left in the queue after close`)
+    await admin.purge(queue)
+  }
+  return { ms, left }
+}
+
+export async function consumeBench({ url, admin, profile }) {
+  const names = Object.keys(consumeContenders)
+  const queue = await admin.queue('consume')
+  const n = profile.consumeMessages
+  const results = { messages: n, byPrefetch: {} }
+  try {
+    log(`consume: warm-up (${profile.warmupMessages} messages each, untimed)`)
+    for (const name of names) await runOnce(name, { url, admin, queue, n: profile.warmupMessages, prefetch: 100 })
+    for (let round = 0; round < profile.rounds; round++) {
+      for (const prefetch of profile.prefetches) {
+        for (const name of rotate(names, round)) {
+          const { ms, left } = await runOnce(name, { url, admin, queue, n, prefetch })
+          if (left > 0) append(child(results, 'leftAfterClose'), name, left)
+          const rate = (n / ms) * 1000
+          append(child(results.byPrefetch, prefetch), name, rate)
+          log(`consume prefetch ${prefetch} round ${round + 1}/${profile.rounds} ${name}: ${rate.toFixed(0)} msg/s`)
+        }
+      }
+    }
+  } finally {
+    await admin.deleteQueue(queue)
+  }
+  for (const prefetch of Object.keys(results.byPrefetch)) {
+    for (const name of names) results.byPrefetch[prefetch][name] = summarize(results.byPrefetch[prefetch][name])
+  }
+  return results
+}

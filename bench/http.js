@@ -1,0 +1,73 @@
+// HTTP to broker: autocannon (in this process) against a Fastify server in a child process, so the
+// load generator and the server do not share an event loop. Same queue, purged between runs.
+import { fork } from 'node:child_process'
+import { once } from 'node:events'
+import autocannon from 'autocannon'
+import { BODY } from './lib/payload.js'
+import { append, log, rotate, summarize, within } from './lib/rounds.js'
+
+export const httpModes = ['ours', 'amqplib', 'ceiling']
+
+async function runOnce(mode, { url, admin, queue, seconds, connections }) {
+  const child = fork(new URL('./http-server.js', import.meta.url), [mode, url, queue], { stdio: 'inherit' })
+  try {
+    const [{ port }] = await within(once(child, 'message'), 30_000, `http server ${mode}`)
+    const result = await autocannon({
+      url: `http://127.0.0.1:${port}/x`,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(BODY),
+      connections,
+      duration: seconds,
+    })
+    const stored = mode === 'ceiling' ? null : await admin.count(queue)
+    return {
+      requestsPerSecond: result.requests.average,
+      total: result.requests.total,
+      latencyP50: result.latency.p50,
+      latencyP99: result.latency.p99,
+      non2xx: result.non2xx,
+      errors: result.errors + result.timeouts,
+      stored,
+    }
+  } finally {
+    child.send('close')
+    await within(once(child, 'exit'), 30_000, `http server ${mode} exit`).catch((err) => {
+      log(err.message)
+      child.kill('SIGKILL')
+    })
+    await admin.purge(queue)
+  }
+}
+
+export async function httpBench({ url, admin, profile }) {
+  const queue = await admin.queue('http')
+  const seconds = profile.httpSeconds
+  const connections = profile.httpConnections
+  const runs = {}
+  try {
+    for (let round = 0; round < profile.rounds; round++) {
+      for (const mode of rotate(httpModes, round)) {
+        const run = await runOnce(mode, { url, admin, queue, seconds, connections })
+        append(runs, mode, run)
+        log(
+          `http round ${round + 1}/${profile.rounds} ${mode}: ${run.requestsPerSecond.toFixed(0)} req/s, p99 ${run.latencyP99} ms` +
+            (run.non2xx || run.errors ? `, ${run.non2xx} non-2xx, ${run.errors} errors` : '')
+        )
+      }
+    }
+  } finally {
+    await admin.deleteQueue(queue)
+  }
+  const results = { seconds, connections, modes: {} }
+  for (const mode of httpModes) {
+    results.modes[mode] = {
+      ...summarize(runs[mode].map((run) => run.requestsPerSecond)),
+      latencyP99: summarize(runs[mode].map((run) => run.latencyP99)).median,
+      non2xx: runs[mode].reduce((sum, run) => sum + run.non2xx, 0),
+      errors: runs[mode].reduce((sum, run) => sum + run.errors, 0),
+      runs: runs[mode],
+    }
+  }
+  return results
+}

@@ -1,0 +1,46 @@
+// Profiles and command-line flags. `--full` = the issue's counts; default = quick (under ~5 minutes).
+export const URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672'
+
+const PROFILES = {
+  quick: {
+    rounds: 3,
+    publishMessages: 5_000,
+    awaiters: 1_000,
+    consumeMessages: 5_000,
+    prefetches: [100, 1_000],
+    httpSeconds: 5,
+    httpConnections: 50,
+    reconnectCuts: 3,
+    memoryPublishes: 100_000,
+    warmupMessages: 1_000,
+  },
+  full: {
+    rounds: 5,
+    publishMessages: 50_000,
+    awaiters: 1_000,
+    consumeMessages: 50_000,
+    prefetches: [100, 1_000],
+    httpSeconds: 20,
+    httpConnections: 50,
+    reconnectCuts: 10,
+    memoryPublishes: 100_000,
+    warmupMessages: 5_000,
+  },
+}
+
+export const WORKLOADS = ['publish', 'http', 'consume', 'reconnect', 'memory']
+
+/** `node run.js [--full] [--only=publish,consume] [--rounds=N]`; a bare `--` (from `pnpm bench -- --full`) is ignored. */
+export function parseArgs(argv) {
+  const flags = argv.filter((arg) => arg !== '--')
+  const profileName = flags.includes('--full') ? 'full' : 'quick'
+  const profile = { ...PROFILES[profileName], name: profileName }
+  let only = WORKLOADS
+  for (const flag of flags) {
+    if (flag.startsWith('--only=')) only = flag.slice(7).split(',')
+    else if (flag.startsWith('--rounds=')) profile.rounds = Number(flag.slice(9))
+    else if (flag !== '--full' && flag !== '--quick') throw new Error(`unknown flag ${flag}`)
+  }
+  for (const name of only) if (!WORKLOADS.includes(name)) throw new Error(`unknown workload ${name}`)
+  return { profile, only }
+}

@@ -1,0 +1,14 @@
+// The message every contender sends: a JSON object that serializes to exactly 1 KiB.
+const base = {
+  type: 'order.created',
+  id: '6f1c1c1e-5b7a-4c55-9a3e-3f5f2b8e4d10',
+  amount: 4200,
+  currency: 'EUR',
+  pad: '',
+}
+base.pad = 'x'.repeat(1024 - Buffer.byteLength(JSON.stringify(base)))
+
+export const BODY = Object.freeze(base)
+export const BODY_BYTES = Buffer.byteLength(JSON.stringify(BODY))
+/** What raw amqplib users send: the same properties our publisher sets that matter to the broker. */
+export const RAW_PROPERTIES = Object.freeze({ persistent: true, contentType: 'application/json' })
