@@ -136,13 +136,19 @@ export class ManagedChannel<C extends Channel = Channel> extends EventEmitter<Ma
     if (!model) return
     this.#opening = true
     let channel: C | undefined
+    // A channel can close while its setup runs (a cut, a channel error): it must not be handed out.
+    let closedDuringSetup = false
     try {
       channel = (this.#options.confirm ? await model.createConfirmChannel() : await model.createChannel()) as C
       const opened = channel
       opened.on('error', (err: Error) => this.#onError(err))
-      opened.on('close', () => this.#onClose(opened))
+      opened.on('close', () => {
+        closedDuringSetup = this.#channel !== opened
+        this.#onClose(opened)
+      })
       if (this.#options.prefetch !== undefined) await opened.prefetch(this.#options.prefetch)
       await this.#options.setup?.(opened)
+      if (closedDuringSetup) throw new Error(this.#lastError ?? 'the channel closed during setup')
     } catch (err) {
       this.#opening = false
       this.#log.error({ channel: this.name, err: describeError(err, this.#secrets) }, 'amqp channel setup failed')

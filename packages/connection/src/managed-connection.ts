@@ -148,18 +148,27 @@ export class ManagedConnection extends EventEmitter<ConnectionEvents> {
     const url = this.url
     this.#log.debug({ role: this.role, url, attempt: this.#backoff.attempt + 1 }, 'amqp connecting')
     let model: ChannelModel | undefined
+    // The socket can die while topology is declared: listen from the start, or its 'close' goes unseen
+    // and a dead connection would be taken as up, never to reconnect.
+    let lostEarly: Error | null = null
+    const onEarlyClose = (err?: Error) => {
+      lostEarly = err ?? new Error('closed during connection setup')
+    }
     try {
       model = await connect(this.#withHeartbeat(rawUrl), {
         timeout: this.#config.connectTimeout,
         clientProperties: { connection_name: `${this.#config.connectionName}:${this.role}` },
       })
       model.on('error', (err: Error) => this.#onConnectionError(err))
+      model.once('close', onEarlyClose)
       if (!isEmptyTopology(this.#config.topology)) await this.#declareTopology(model)
+      if (lostEarly) throw lostEarly
     } catch (err) {
       if (model) await closeQuietly(model)
       this.#onAttemptFailed(err)
       return
     }
+    model.off('close', onEarlyClose)
     if (this.#abort.signal.aborted) {
       await closeQuietly(model)
       return

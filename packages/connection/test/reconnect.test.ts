@@ -164,3 +164,19 @@ t.test('app.close() in the middle of a reconnect loop returns promptly', async (
   t.ok(Date.now() - started < 1_000, `closed in ${Date.now() - started} ms`)
   t.equal(app.amqp.status, 'closed')
 })
+
+t.test('a channel that dies during its setup is not handed out: it is opened again', async (t) => {
+  const app = await buildApp(t, { reconnect: { initialDelay: 50, maxDelay: 200 } })
+  let attempts = 0
+  const managed = app.amqp.channel({
+    name: 'dies-in-setup',
+    setup: async (channel) => {
+      attempts += 1
+      // The first time, a 404 closes the channel but setup swallows it and resolves.
+      if (attempts === 1) await channel.checkExchange(uniqueName('missing')).catch(() => {})
+    },
+  })
+  const channel = await managed.waitForOpen()
+  t.equal(attempts, 2, 'setup ran again on a new channel')
+  await t.resolves(channel.assertQueue('', { exclusive: true }), 'the channel handed out works')
+})
