@@ -144,14 +144,22 @@ export class Consumer {
   async #declare(channel: Channel): Promise<void> {
     const def = this.#def
     await channel.assertQueue(def.queue, { durable: true, arguments: def.queueArguments })
+    // Side queues take the main queue's type: a classic one lives on one node, and while that node is
+    // down a quorum queue's consumer could not re-declare it on the survivors (404 home node down).
+    const type = def.queueArguments['x-queue-type'] === 'quorum' ? { 'x-queue-type': 'quorum' } : {}
     for (const ms of new Set(def.delays)) {
       // Expired messages dead-letter back to the main queue through the default exchange.
       await channel.assertQueue(delayQueueName(def.queue, ms), {
         durable: true,
-        arguments: { 'x-message-ttl': ms, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': def.queue },
+        arguments: {
+          ...type,
+          'x-message-ttl': ms,
+          'x-dead-letter-exchange': '',
+          'x-dead-letter-routing-key': def.queue,
+        },
       })
     }
-    if (def.deadLetterQueue) await channel.assertQueue(def.deadLetterQueue, { durable: true })
+    if (def.deadLetterQueue) await channel.assertQueue(def.deadLetterQueue, { durable: true, arguments: type })
     for (const binding of def.bindings) {
       if (binding.exchangeType) await channel.assertExchange(binding.exchange, binding.exchangeType, { durable: true })
       await channel.bindQueue(def.queue, binding.exchange, binding.routingKey, binding.arguments)

@@ -1,6 +1,7 @@
 import amqp from '@fastify-amqp/connection'
 import { listSharedConsumers } from '@fastify-amqp/test-broker'
 import { Type } from '@sinclair/typebox'
+import { connect } from 'amqplib'
 import Fastify, { type FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import t from 'tap'
@@ -315,4 +316,44 @@ t.test('a quorum queue with a delivery limit is declared and consumed', async (t
   await t.resolves(
     broker.channel.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'quorum', 'x-delivery-limit': 5 } })
   )
+})
+
+t.test('a quorum queue gets quorum side queues, so retries and dead letters survive any one node', async (t) => {
+  const queue = uniqueName('quorum-side')
+  const broker = await openBroker(t)
+  let tries = 0
+  const app = await buildApp(t, {
+    declare: (app) => {
+      app.consume(
+        queue,
+        { queueOptions: { type: 'quorum' }, retry: { attempts: 2, delay: 100 }, deadLetter: true },
+        async () => {
+          tries += 1
+          throw new Error('always fails')
+        }
+      )
+    },
+  })
+  t.teardown(async () => {
+    await app.close()
+    await deleteConsumerQueues(SHARED_URL, queue, [100])
+  })
+  await broker.send(queue, { q: 1 })
+  await until(async () => (await broker.count(`${queue}.dlq`)) === 1, 10_000, 'the message in the DLQ')
+  t.equal(tries, 2, 'retried once through the quorum delay queue, then dead-lettered')
+  // Re-declaring as quorum is accepted only if the queue is quorum (a classic one answers 406).
+  const model = await connect(SHARED_URL)
+  t.teardown(() => model.close())
+  for (const [name, args] of [
+    [`${queue}.retry.100`, { 'x-message-ttl': 100, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': queue }],
+    [`${queue}.dlq`, {}],
+  ] as const) {
+    const channel = await model.createChannel()
+    channel.on('error', () => {})
+    await t.resolves(
+      channel.assertQueue(name, { durable: true, arguments: { 'x-queue-type': 'quorum', ...args } }),
+      `${name} is a quorum queue`
+    )
+    await channel.close()
+  }
 })
