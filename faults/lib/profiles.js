@@ -1,0 +1,45 @@
+/**
+ * Durations and sizes per profile. `full` is the issue's figures (cuts for a minute...); `quick`
+ * is the CI run, the same scenarios shorter. Recovery bounds are the same in both: they are what
+ * the suite promises (docs/RELIABILITY.md prints them), generous for a loaded 2-core machine.
+ */
+export const PROFILES = {
+  quick: {
+    name: 'quick',
+    cuts: { duration: 15_000, gap: [200, 600], rate: 150, recoverBound: 5_000 },
+    blackhole: { heartbeat: 2, hold: 8_000, rate: 100, detectBound: 9_000, recoverBound: 10_000 },
+    brokerKill: { kills: 1, down: 2_000, rate: 100, recoverBound: 15_000 },
+    alarm: { hold: 4_000, rate: 100, recoverBound: 10_000 },
+    consumerKill: { kills: 1, rate: 150, work: 100, recoverBound: 15_000 },
+    poison: { perKind: 3, rate: 100, recoverBound: 5_000 },
+    slow: {
+      duration: 15_000,
+      rate: 300,
+      padding: 8_192,
+      work: 25,
+      concurrency: 4,
+      heapBound: 128,
+      recoverBound: 5_000,
+    },
+    cluster: { rate: 50, recoverBound: 30_000 },
+  },
+  full: {
+    name: 'full',
+    cuts: { duration: 60_000, gap: [200, 600], rate: 150, recoverBound: 5_000 },
+    blackhole: { heartbeat: 5, hold: 20_000, rate: 100, detectBound: 18_000, recoverBound: 10_000 },
+    brokerKill: { kills: 3, down: 10_000, rate: 100, recoverBound: 15_000 },
+    alarm: { hold: 20_000, rate: 100, recoverBound: 10_000 },
+    consumerKill: { kills: 3, rate: 150, work: 100, recoverBound: 15_000 },
+    poison: { perKind: 20, rate: 100, recoverBound: 5_000 },
+    slow: {
+      duration: 60_000,
+      rate: 300,
+      padding: 8_192,
+      work: 25,
+      concurrency: 4,
+      heapBound: 128,
+      recoverBound: 5_000,
+    },
+    cluster: { rate: 50, recoverBound: 30_000 },
+  },
+}
