@@ -65,11 +65,11 @@ function lossSummary(results) {
     .filter((r) => r.counts?.lost !== 0)
     .map(
       (r) =>
-        `${r.scenario}: ${r.counts?.lost} not consumed, ${r.extra.waitingInQueues ?? '?'} still waiting in the queues`
+        `${r.scenario}: ${r.counts?.lost} not consumed, ${r.extra.waitingInQueues ?? '?'} still waiting in the main queues`
     )
   return (
-    `In the latest run, **lost = 0** in ${clean.length} of ${results.length} scenarios; in the others the app ` +
-    `hung (see the known bugs) with the confirmed orders still in the broker's queues (${others.join('; ')}).`
+    `In the latest run, **lost = 0** in ${clean.length} of ${results.length} scenarios; **not** in the others ` +
+    `(${others.join('; ')}): see the known bugs below.`
   )
 }
 
