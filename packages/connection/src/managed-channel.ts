@@ -162,6 +162,8 @@ export class ManagedChannel<C extends Channel = Channel> extends EventEmitter<Ma
       return
     }
     this.#channel = channel
+    // An error from a channel that died during setup must not label this one's loss later.
+    this.#lastError = null
     this.#backoff.up()
     this.#log.debug({ channel: this.name }, 'amqp channel open')
     for (const waiter of this.#waiters) waiter.resolve(channel)
