@@ -120,7 +120,8 @@ t.test('a 404 in one channel leaves the connection and other channels working; r
   const windowStart = attempts
   await new Promise((resolve) => setTimeout(resolve, 1_000))
   const perSecond = attempts - windowStart
-  t.ok(perSecond <= 6, `backoff, not a tight loop: ${perSecond} attempts in 1 s`)
+  // Full jitter in [0, 400] ms averages ~5 a second and can draw more; a tight loop would do hundreds.
+  t.ok(perSecond <= 20, `backoff, not a tight loop: ${perSecond} attempts in 1 s`)
   t.equal(broken.channel, null)
   t.equal(app.amqp.status, 'connected')
   t.equal(healthy.channel, channel, 'the other channel was never replaced')
