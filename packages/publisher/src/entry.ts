@@ -28,6 +28,8 @@ export class Entry {
   state: EntryState = NEW
   /** A basic.return came for it: its ack means "unroutable", not "stored". */
   returned = false
+  /** basic.nack count: a nacked entry is sent again until its deadline. */
+  nacks = 0
   resolve: Resolve = noop
   reject: Reject = noop
   onAbort: (() => void) | null = null

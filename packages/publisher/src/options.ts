@@ -10,6 +10,12 @@ export interface PublisherOptions {
   schemas?: Record<string, TSchema>
   /** ms close() waits for outstanding confirms before rejecting what is left. Default 10 000. */
   closeTimeout?: number
+  /**
+   * Send a nacked message again on a fresh channel until its deadline, then reject with
+   * FST_AMQP_PUBLISH_NACK (true, default); false rejects at the first nack. Default true: on
+   * RabbitMQ nacks are mostly transient (a quorum leader moving, a node going down).
+   */
+  retryNacked?: boolean
 }
 
 export interface ResolvedPublisherOptions {
@@ -18,6 +24,7 @@ export interface ResolvedPublisherOptions {
   maxBytes: number
   schemas: Record<string, TSchema>
   closeTimeout: number
+  retryNacked: boolean
 }
 
 function positive(field: string, value: unknown, fallback: number, min = 1): number {
@@ -25,6 +32,13 @@ function positive(field: string, value: unknown, fallback: number, min = 1): num
   if (typeof value !== 'number' || Number.isNaN(value) || value < min) {
     throw new PublisherInvalidOptionError(field, `expected a number >= ${min}, got ${String(value)}`)
   }
+  return value
+}
+
+function flag(field: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback
+  if (typeof value !== 'boolean')
+    throw new PublisherInvalidOptionError(field, `expected a boolean, got ${String(value)}`)
   return value
 }
 
@@ -47,5 +61,6 @@ export function resolvePublisherOptions(options: PublisherOptions = {}): Resolve
     maxBytes: positive('buffer.maxBytes', buffer.maxBytes, 64 * 1024 * 1024, 0),
     schemas,
     closeTimeout: positive('closeTimeout', options.closeTimeout, 10_000, 0),
+    retryNacked: flag('retryNacked', options.retryNacked, true),
   }
 }

@@ -65,7 +65,12 @@ export class Publisher {
   #closing: Promise<void> | null = null
   #onIdle: (() => void) | null = null
   #full = false
+  /** A nack came: nothing more is written on this channel; a fresh one is on its way. */
+  #paused = false
+  #recycleTimer: NodeJS.Timeout | null = null
   #lastRecycle = 0
+  /** Entries nacked by the current confirm event, put back in the buffer together, in order. */
+  readonly #nacked: Entry[] = []
 
   constructor(amqp: AmqpClient, options: PublisherOptions, log: FastifyBaseLogger) {
     this.#options = resolvePublisherOptions(options)
@@ -92,7 +97,7 @@ export class Publisher {
     options?: PublishOptions
   ): Promise<PublishReceipt> {
     if (this.#refusal !== null) return Promise.reject(new PublisherClosedError(this.#refusal))
-    const writable = this.#ch !== null && !this.#draining && this.#queue.count === 0
+    const writable = this.#ch !== null && !this.#draining && !this.#paused && this.#queue.count === 0
     // Shed load before doing any work for a message that cannot be kept.
     if (!writable && this.#queue.full()) return Promise.reject(this.#bufferFull())
     let content: Buffer
@@ -154,6 +159,7 @@ export class Publisher {
       )
     }
     this.#ticker.stop()
+    this.#cancelRecycle()
     this.#managed.off('open', this.#onOpen)
     this.#managed.off('lost', this.#onLost)
     this.#connection.off('closed', this.#onConnectionClosed)
@@ -185,7 +191,7 @@ export class Publisher {
   /** Writes queued entries in order until the socket pushes back or the channel goes. */
   #pump(): void {
     const ch = this.#ch
-    while (ch !== null && this.#ch === ch && !this.#draining) {
+    while (ch !== null && this.#ch === ch && !this.#draining && !this.#paused) {
       const entry = this.#queue.next()
       if (entry === undefined) break
       this.#write(ch, entry)
@@ -222,9 +228,20 @@ export class Publisher {
   }
 
   #confirmed(entry: Entry, nack: boolean): void {
-    if (nack) this.#finish(entry, new PublishNackError(entry.exchange, entry.routingKey))
-    else if (entry.returned) this.#finish(entry, new UnroutableError(entry.exchange, entry.routingKey))
-    else this.#finish(entry, null)
+    if (!nack) {
+      if (entry.returned) this.#finish(entry, new UnroutableError(entry.exchange, entry.routingKey))
+      else this.#finish(entry, null)
+      return
+    }
+    entry.nacks += 1
+    if (!this.#options.retryNacked || entry.deadline <= Date.now()) {
+      this.#finish(entry, new PublishNackError(entry.exchange, entry.routingKey))
+      return
+    }
+    // Sent again on the fresh channel while its deadline allows (the sweep rejects it after).
+    this.#inflight -= 1
+    entry.returned = false
+    this.#nacked.push(entry)
   }
 
   #onAck = (fields: ConfirmFields): void => {
@@ -233,21 +250,35 @@ export class Publisher {
 
   #onNack = (fields: ConfirmFields): void => {
     this.#window.confirm(fields.deliveryTag, fields.multiple, true)
+    if (this.#nacked.length > 0) {
+      this.#queue.addFirst(this.#nacked)
+      this.#nacked.length = 0
+    }
     this.#recycleAfterNack()
   }
 
   /**
-   * A nack means the broker could not store the message. On RabbitMQ 3.10 a channel's
-   * quorum-queue state can go stale after a leader moved, nacking every later publish
-   * on that channel for good; a fresh channel heals it. Unconfirmed messages are re-sent.
+   * A nack means the broker could not store the message, and on RabbitMQ 3.10 often that it will
+   * not on this channel: its quorum-queue state can go stale after a leader moved (a node stopped),
+   * nacking every later publish on it. So nothing more is written here; the channel is closed (at
+   * most once a second) and what it nacked or left unconfirmed goes out again on a fresh one.
    */
   #recycleAfterNack(): void {
     const ch = this.#ch
-    const now = Date.now()
-    if (ch === null || now - this.#lastRecycle < NACK_RECYCLE_INTERVAL) return
-    this.#lastRecycle = now
-    this.#log.warn('amqp publisher: the broker nacked a publish; opening a fresh channel')
-    ch.close().catch(() => {})
+    if (ch === null || this.#paused) return
+    this.#paused = true
+    const wait = Math.max(0, this.#lastRecycle + NACK_RECYCLE_INTERVAL - Date.now())
+    this.#log.warn({ inMs: wait }, 'amqp publisher: the broker nacked a publish; opening a fresh channel')
+    this.#recycleTimer = setTimeout(() => {
+      this.#recycleTimer = null
+      this.#lastRecycle = Date.now()
+      ch.close().catch(() => {})
+    }, wait)
+  }
+
+  #cancelRecycle(): void {
+    if (this.#recycleTimer !== null) clearTimeout(this.#recycleTimer)
+    this.#recycleTimer = null
   }
 
   // RabbitMQ sends basic.return before the basic.ack of the same message: mark it, reject on the ack.
@@ -264,6 +295,7 @@ export class Publisher {
     if (this.#ch !== null) this.#onLost({ error: null })
     this.#ch = ch
     this.#draining = false
+    this.#paused = false
     ch.on('ack', this.#onAck)
     ch.on('nack', this.#onNack)
     ch.on('return', this.#onReturn)
@@ -275,6 +307,7 @@ export class Publisher {
   // The dead channel's delivery tags are void: what it did not confirm goes out again, first, same messageId.
   #onLost = (info: { error: string | null }): void => {
     this.#detach()
+    this.#cancelRecycle()
     const resend = this.#window.reset()
     this.#inflight -= resend.length
     for (const entry of resend) entry.returned = false
@@ -293,6 +326,7 @@ export class Publisher {
     const ch = this.#ch
     this.#ch = null
     this.#draining = false
+    this.#paused = false
     if (ch === null) return
     ch.off('ack', this.#onAck)
     ch.off('nack', this.#onNack)
@@ -317,7 +351,13 @@ export class Publisher {
   #sweep = (): void => {
     const now = Date.now()
     const expire = (entry: Entry) => {
-      if (entry.state !== DONE && entry.deadline <= now) this.#finish(entry, new ConfirmTimeoutError(entry.timeout))
+      if (entry.state === DONE || entry.deadline > now) return
+      // Nacked each time it went out: say so, rather than "no confirm came".
+      const error =
+        entry.nacks > 0
+          ? new PublishNackError(entry.exchange, entry.routingKey)
+          : new ConfirmTimeoutError(entry.timeout)
+      this.#finish(entry, error)
     }
     this.#window.forEach(expire)
     this.#queue.forEach(expire)

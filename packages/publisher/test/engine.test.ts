@@ -1,4 +1,6 @@
 // Pure bookkeeping against a fake channel; each behaviour also has a real-broker test beside it.
+
+import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
 import { fakePublisher, flush, track } from './fixtures/fake.js'
 
@@ -25,13 +27,75 @@ t.test('resolves only on the ack of its own delivery tag; multiple acks settle a
     ['resolved', 'resolved', 'resolved', 'pending'],
     'multiple: every tag up to 3'
   )
-  ch.nack(4)
+  ch.ack(4)
   await flush()
-  t.equal(p[3]?.status, 'rejected')
-  t.equal(p[3]?.error?.code, 'FST_AMQP_PUBLISH_NACK')
-  t.equal(ch.closes, 1, 'a nack recycles the channel')
   t.equal(publisher.pending, 0)
   t.equal(p[0]?.value && (p[0].value as { messageId: string }).messageId, ch.written[0]?.options.messageId)
+})
+
+t.test('a nack: nothing more on that channel; it is recycled and the message goes out again on the next', async (t) => {
+  const { publisher, open, lose } = fakePublisher()
+  const ch = open()
+  const p = [1, 2, 3].map((n) => track(publisher.publish('', 'q', { n })))
+  ch.nack(2, true)
+  ch.ack(3)
+  const later = track(publisher.publish('', 'q', { n: 4 }))
+  await flush()
+  t.same(
+    p.map((s) => s.status),
+    ['pending', 'pending', 'resolved'],
+    'nacked messages wait for a fresh channel; the ack still counts'
+  )
+  t.equal(ch.written.length, 3, 'nothing more is written on the channel that nacked')
+  await sleep(5)
+  t.equal(ch.closes, 1, 'the nacking channel is closed')
+  lose()
+  const ch2 = open()
+  t.same(
+    ch2.written.map((w) => JSON.parse(w.content.toString()).n),
+    [1, 2, 4],
+    'the nacked ones first, in order, then the buffer'
+  )
+  t.same(ch2.ids().slice(0, 2), ch.ids().slice(0, 2), 'same messageId')
+  ch2.ack(3, true)
+  await flush()
+  t.ok([...p, later].every((s) => s.status === 'resolved'))
+  t.equal(publisher.pending, 0)
+})
+
+t.test(
+  'a message nacked until its deadline rejects with FST_AMQP_PUBLISH_NACK; channels recycle at most 1/s',
+  async (t) => {
+    const { publisher, open, lose } = fakePublisher()
+    let ch = open()
+    const p = track(publisher.publish('', 'q', { n: 1 }, { timeout: 300 }))
+    const started = Date.now()
+    let channels = 1
+    while (p.status === 'pending' && Date.now() - started < 2_000) {
+      if (ch.written.length > 0) ch.nack(1)
+      await sleep(10)
+      if (ch.closes > 0) {
+        lose()
+        ch = open()
+        channels += 1
+      }
+    }
+    t.equal(p.status, 'rejected')
+    t.equal(p.error?.code, 'FST_AMQP_PUBLISH_NACK', 'says nack, not timeout')
+    t.equal(channels, 2, 'the second recycle waits a second, past the 300 ms deadline')
+    t.equal(publisher.pending, 0)
+  }
+)
+
+t.test('retryNacked: false rejects at the first nack', async (t) => {
+  const { publisher, open } = fakePublisher({ retryNacked: false })
+  const ch = open()
+  const p = track(publisher.publish('', 'q', {}))
+  ch.nack(1)
+  await flush()
+  t.equal(p.error?.code, 'FST_AMQP_PUBLISH_NACK')
+  await sleep(5)
+  t.equal(ch.closes, 1, 'the channel is still recycled')
 })
 
 t.test('a return followed by its ack rejects as unroutable, matched by messageId', async (t) => {
@@ -182,4 +246,5 @@ t.test('options are validated', async (t) => {
   t.throws(() => fakePublisher({ confirmTimeout: 0 }), { code: 'FST_AMQP_PUBLISHER_INVALID_OPTION' })
   t.throws(() => fakePublisher({ buffer: { maxBytes: Number.NaN } }), { message: /buffer.maxBytes/ })
   t.throws(() => fakePublisher({ schemas: 'x' as never }), { message: /schemas/ })
+  t.throws(() => fakePublisher({ retryNacked: 'yes' as never }), { message: /retryNacked/ })
 })

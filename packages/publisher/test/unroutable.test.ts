@@ -2,7 +2,7 @@ import amqp from '@fastify-amqp/connection'
 import Fastify from 'fastify'
 import t from 'tap'
 import publisher from '../src/index.js'
-import { buildApp, drainQueue, rawChannel, SHARED_URL, tempQueue, uniqueName } from './fixtures/helpers.js'
+import { buildApp, drainQueue, rawChannel, SHARED_URL, tempQueue, uniqueName, until } from './fixtures/helpers.js'
 
 t.test('an unroutable mandatory message rejects with FST_AMQP_UNROUTABLE; its neighbours resolve', async (t) => {
   const { channel } = await rawChannel(t)
@@ -47,10 +47,31 @@ t.test('a missing exchange rejects with FST_AMQP_EXCHANGE_NOT_FOUND and the chan
   t.equal((await channel.checkQueue(queue)).messageCount, 1)
 })
 
-t.test('a nack rejects with FST_AMQP_PUBLISH_NACK and publishing goes on on a fresh channel', async (t) => {
+t.test('a nack is sent again on a fresh channel: it resolves once the broker takes it', async (t) => {
+  const { channel } = await rawChannel(t)
+  // A full queue that rejects publishes: the broker nacks instead of storing, until there is room.
+  const full = uniqueName('full')
+  await channel.assertQueue(full, { durable: false, arguments: { 'x-max-length': 1, 'x-overflow': 'reject-publish' } })
+  t.teardown(() => channel.deleteQueue(full).catch(() => {}))
+  const lines: string[] = []
+  const app = Fastify({ logger: { level: 'debug', stream: { write: (line: string) => lines.push(line) } } })
+  t.teardown(() => app.close())
+  await app.register(amqp, { url: SHARED_URL, reconnect: { initialDelay: 20, maxDelay: 500 } })
+  await app.register(publisher)
+  await app.ready()
+  await app.publisher.publish('', full, { n: 1 })
+  const second = app.publisher.publish('', full, { n: 2 })
+  await until(() => lines.some((line) => line.includes('the broker nacked a publish')), 5_000, 'a nack')
+  const first = await channel.get(full, { noAck: true })
+  t.ok(first, 'room made in the queue')
+  await t.resolves(second, 'the nacked message went out again and was stored')
+  const stored = await channel.get(full, { noAck: true })
+  t.same(stored && JSON.parse(stored.content.toString()), { n: 2 })
+})
+
+t.test('a message nacked until its deadline rejects with FST_AMQP_PUBLISH_NACK; publishing goes on', async (t) => {
   const { channel } = await rawChannel(t)
   const queue = await tempQueue(t, channel)
-  // A full queue that rejects publishes: the broker nacks instead of storing.
   const full = uniqueName('full')
   await channel.assertQueue(full, { durable: false, arguments: { 'x-max-length': 1, 'x-overflow': 'reject-publish' } })
   t.teardown(() => channel.deleteQueue(full).catch(() => {}))
@@ -64,11 +85,13 @@ t.test('a nack rejects with FST_AMQP_PUBLISH_NACK and publishing goes on on a fr
   const opened = () =>
     lines.filter((line) => line.includes('"channel":"publisher"') && line.includes('amqp channel open')).length
   t.equal(opened(), 1)
-  await t.rejects(app.publisher.publish('', full, { n: 2 }), { code: 'FST_AMQP_PUBLISH_NACK', statusCode: 503 })
+  await t.rejects(app.publisher.publish('', full, { n: 2 }, { timeout: 300 }), {
+    code: 'FST_AMQP_PUBLISH_NACK',
+    statusCode: 503,
+  })
   // The next publishes are confirmed, on a new channel.
   await Promise.all(Array.from({ length: 20 }, (_, n) => app.publisher.publish('', queue, { n })))
-  t.equal(opened(), 2, 'a fresh channel was opened after the nack')
-  t.match(lines.join(''), /the broker nacked a publish; opening a fresh channel/)
+  t.ok(opened() >= 2, `a fresh channel was opened after the nack (${opened()} opened)`)
   t.equal((await channel.checkQueue(queue)).messageCount, 20)
   t.equal((await channel.checkQueue(full)).messageCount, 1, 'the nacked message was not stored')
 })
