@@ -1,5 +1,5 @@
 import amqp from '@fastify-amqp/connection'
-import consumer from '@fastify-amqp/consumer'
+import consumer, { consumerQueueArguments } from '@fastify-amqp/consumer'
 import publisher from '@fastify-amqp/publisher'
 import { Type } from '@sinclair/typebox'
 import Fastify from 'fastify'
@@ -9,28 +9,22 @@ export const Order = Type.Object({ id: Type.String(), total: Type.Number(), pad:
 // A header contract, so "bad headers" are a thing the consumer can refuse.
 export const OrderHeaders = Type.Object({ 'x-tenant': Type.Optional(Type.String()) })
 
-/** Queue arguments shared by the connection's topology and the consumer's own declaration (they must match). */
+/** Queue options shared by the connection's topology and the consumer's own declaration (they must match). */
 export function queueOptions(queueType, deliveryLimit) {
   if (queueType !== 'quorum') return {}
   return deliveryLimit === undefined ? { type: 'quorum' } : { type: 'quorum', deliveryLimit }
 }
 
-function queueArguments(options) {
-  const args = {}
-  if (options.type === 'quorum') args['x-queue-type'] = 'quorum'
-  if (options.deliveryLimit !== undefined) args['x-delivery-limit'] = options.deliveryLimit
-  return args
-}
-
 /** Exchange, both queues and their bindings: declared by every app on every (re)connect. */
 export function topology(names, queueType, deliveryLimit) {
-  const args = queueArguments(queueOptions(queueType, deliveryLimit))
+  const options = queueOptions(queueType, deliveryLimit)
+  const declare = (queue) => ({
+    name: queue,
+    options: { durable: true, arguments: consumerQueueArguments(queue, options) },
+  })
   return {
     exchanges: [{ name: names.exchange, type: 'topic' }],
-    queues: [
-      { name: names.stage1, options: { durable: true, arguments: args } },
-      { name: names.final, options: { durable: true, arguments: args } },
-    ],
+    queues: [declare(names.stage1), declare(names.final)],
     bindings: [
       { exchange: names.exchange, queue: names.stage1, routingKey: 'order.placed' },
       { exchange: names.exchange, queue: names.final, routingKey: 'order.done' },

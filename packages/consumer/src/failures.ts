@@ -6,14 +6,14 @@ import { delayQueueName, type ResolvedConsumer } from './options.js'
 import { deadLetterOptions, errorText, retryOptions } from './republish.js'
 import type { PublisherLike, PublishOptions } from './types.js'
 
-// After a failed republish the original is requeued; this pause keeps a lasting
-// failure (a deleted delay queue, a dead publisher) from spinning.
-const REQUEUE_PAUSE = 1_000
+// A failed republish is tried again after this pause, doubling up to the cap: the original stays
+// unacked meanwhile, so a lasting failure (a deleted delay queue) holds one slot and does not spin.
+const REPUBLISH_PAUSE = 500
+const REPUBLISH_PAUSE_MAX = 30_000
 
 /**
- * What happens to a message that was not handled: retry through a delay queue,
- * dead-letter, or (when republishing fails) requeue. The original is acked only
- * once the broker confirmed the copy.
+ * What happens to a message that was not handled: retry through a delay queue or
+ * dead-letter. The original is acked only once the broker confirmed the copy.
  */
 export class Failures {
   readonly #def: ResolvedConsumer
@@ -71,28 +71,51 @@ export class Failures {
     await this.#republish(delivery, dlq, options)
   }
 
-  /** Sends the original to `queue` and acks it only once the broker confirmed; on failure, requeues it. */
+  /**
+   * Sends the original to `queue` and acks it only once the broker confirmed. A failed send is tried
+   * again, the original held unacked, rather than requeued: a requeue would run the handler again and,
+   * on a quorum queue, count towards its delivery limit, so a broker hiccup (nacks while a leader
+   * moves) would spend the message's attempts or have the broker drop it.
+   */
   async #republish(delivery: Delivery, queue: string, options: PublishOptions): Promise<void> {
-    // Its channel is gone: the broker redelivers it, so a copy now would only be a duplicate.
-    if (!delivery.settleable) return
-    try {
-      await this.#publisher().publish('', queue, delivery.raw.content, options)
-    } catch (err) {
-      this.#log.error(
-        { messageId: delivery.raw.properties.messageId, target: queue, err: errorText(err) },
-        'amqp consumer: republish failed, requeueing the original'
-      )
-      await pause(REQUEUE_PAUSE, delivery.signal)
-      delivery.nack(true)
+    const { messageId } = delivery.raw.properties
+    let wait = REPUBLISH_PAUSE
+    // Once its channel is gone the broker redelivers it, so a copy would only be a duplicate.
+    while (delivery.settleable) {
+      try {
+        await this.#publisher().publish('', queue, delivery.raw.content, options)
+      } catch (err) {
+        if (isPublisherClosed(err)) {
+          this.#log.error(
+            { messageId, target: queue, err: errorText(err) },
+            'amqp consumer: republish failed, requeueing'
+          )
+          delivery.nack(true)
+          return
+        }
+        this.#log.error(
+          { messageId, target: queue, err: errorText(err), retryInMs: wait },
+          'amqp consumer: republish failed, holding the original and trying again'
+        )
+        await pause(wait, delivery.signal)
+        wait = Math.min(wait * 2, REPUBLISH_PAUSE_MAX)
+        continue
+      }
+      if (!delivery.ack()) {
+        this.#log.warn(
+          { messageId, target: queue },
+          'amqp consumer: republished, but the original channel is gone: the broker redelivers it (a duplicate)'
+        )
+      }
       return
     }
-    if (!delivery.ack()) {
-      this.#log.warn(
-        { messageId: delivery.raw.properties.messageId, target: queue },
-        'amqp consumer: republished, but the original channel is gone: the broker redelivers it (a duplicate)'
-      )
-    }
   }
+}
+
+// Nothing will go out any more (the connection gave up, or close): hand the original back to the broker.
+function isPublisherClosed(err: unknown): boolean {
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined
+  return code === 'FST_AMQP_PUBLISHER_CLOSED' || code === 'FST_AMQP_CLOSED'
 }
 
 function pause(ms: number, signal: AbortSignal): Promise<void> {

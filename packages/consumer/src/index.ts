@@ -128,6 +128,7 @@ export default consumer
 
 export type { DeathReason } from './decode.js'
 export * from './errors.js'
+export { consumerQueueArguments } from './options.js'
 export type {
   BindingOptions,
   BodyOf,

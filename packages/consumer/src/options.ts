@@ -105,13 +105,31 @@ export function resolvePluginOptions(options: ConsumerPluginOptions = {}): Resol
   }
 }
 
-function queueArguments(options: QueueOptions): Record<string, unknown> {
-  // Only what was asked for: an existing plain durable queue must match as it is.
+// Arguments with which the broker itself removes messages from a queue.
+const BROKER_DROPS = ['x-delivery-limit', 'x-message-ttl', 'x-max-length', 'x-max-length-bytes']
+
+/**
+ * The x-arguments a consumer declares its queue with (pass the same ones when the queue is also in
+ * the connection's topology, or the broker answers 406). Only what was asked for, so an existing
+ * plain durable queue matches as it is. When an argument lets the broker drop messages (delivery
+ * limit, TTL, max length) and dead-lettering is on, the queue also dead-letters to `<queue>.dlq`:
+ * the broker then moves what it would drop there instead of losing it.
+ */
+export function consumerQueueArguments(
+  queue: string,
+  options: QueueOptions = {},
+  deadLetter = true
+): Record<string, unknown> {
   const args: Record<string, unknown> = { ...(options.arguments ?? {}) }
   if (options.type === 'quorum') args['x-queue-type'] = 'quorum'
   if (options.deliveryLimit !== undefined) args['x-delivery-limit'] = options.deliveryLimit
   if (options.messageTtl !== undefined) args['x-message-ttl'] = options.messageTtl
   if (options.maxLength !== undefined) args['x-max-length'] = options.maxLength
+  const drops = BROKER_DROPS.some((key) => args[key] !== undefined)
+  if (deadLetter && drops && args['x-dead-letter-exchange'] === undefined) {
+    args['x-dead-letter-exchange'] = ''
+    args['x-dead-letter-routing-key'] = deadLetterQueueName(queue)
+  }
   return args
 }
 
@@ -160,16 +178,20 @@ export function resolveConsumer(options: ConsumeOptions, plugin: ResolvedPluginO
   return {
     queue,
     queueOptions,
-    queueArguments: queueArguments(queueOptions),
+    queueArguments: consumerQueueArguments(queue, queueOptions, deadLetter),
     bindings: resolveBindings(options.bindings),
     prefetch,
     concurrency,
     retry,
     delays,
     deadLetter,
-    deadLetterQueue: deadLetter ? `${queue}.dlq` : null,
+    deadLetterQueue: deadLetter ? deadLetterQueueName(queue) : null,
     maxBodyBytes: plugin.maxBodyBytes,
   }
+}
+
+export function deadLetterQueueName(queue: string): string {
+  return `${queue}.dlq`
 }
 
 export function delayQueueName(queue: string, ms: number): string {

@@ -2,7 +2,7 @@
 // real broker in consume.test.ts, retry.test.ts and faults.test.ts.
 import t from 'tap'
 import { fakeConsumer, flush } from './fixtures/fake.js'
-import { deferred } from './fixtures/util.js'
+import { until } from './fixtures/util.js'
 
 t.test('a delivery is acked on its own channel only; a lost channel aborts its signal and drops the ack', async (t) => {
   const gates: Array<() => void> = []
@@ -77,7 +77,7 @@ t.test('a failed handler: the original is acked only after the retry publish is 
   t.same(channel.acks, [1])
 })
 
-t.test('a failed republish requeues the original instead of acking it', async (t) => {
+t.test('a failed republish is tried again, the original held unacked; a closed publisher requeues it', async (t) => {
   const { open, publisher } = await fakeConsumer({
     retry: { attempts: 1 },
     handler: async () => {
@@ -88,13 +88,21 @@ t.test('a failed republish requeues the original instead of acking it', async (t
   channel.deliver({ a: 1 })
   await flush()
   t.equal(publisher.calls[0]?.routingKey, 'q.dlq')
-  const nacked = deferred()
-  const poll = setInterval(() => channel.nacks.length > 0 && nacked.resolve(), 10)
-  publisher.calls[0]?.settle.reject(new Error('unroutable'))
-  await nacked.promise
-  clearInterval(poll)
-  t.same(channel.acks, [])
-  t.same(channel.nacks, [{ tag: 1, requeue: true }])
+  publisher.calls[0]?.settle.reject(new Error('nacked'))
+  await until(() => publisher.calls.length === 2, 5_000, 'the second try')
+  t.same(channel.acks, [], 'not acked meanwhile')
+  t.same(channel.nacks, [], 'not requeued: the handler does not run again')
+  t.equal(publisher.calls[1]?.routingKey, 'q.dlq')
+  publisher.calls[1]?.settle.resolve()
+  await until(() => channel.acks.length === 1, 5_000, 'the ack')
+  t.same(channel.acks, [1])
+
+  channel.deliver({ a: 2 })
+  await until(() => publisher.calls.length === 3, 5_000, 'the dead letter of the second')
+  publisher.calls[2]?.settle.reject(Object.assign(new Error('closed'), { code: 'FST_AMQP_PUBLISHER_CLOSED' }))
+  await until(() => channel.nacks.length === 1, 5_000, 'the requeue')
+  t.same(channel.nacks, [{ tag: 2, requeue: true }], 'nothing will go out any more: back to the broker')
+  t.equal(publisher.calls.length, 3)
 })
 
 t.test('cancel() stops deliveries and requeues the unstarted ones; never acks them', async (t) => {

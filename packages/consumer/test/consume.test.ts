@@ -5,7 +5,7 @@ import { connect } from 'amqplib'
 import Fastify, { type FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import t from 'tap'
-import { consumer } from '../src/index.js'
+import { consumer, consumerQueueArguments } from '../src/index.js'
 import type { ConsumerMessage } from '../src/types.js'
 import {
   buildApp,
@@ -312,10 +312,11 @@ t.test('a quorum queue with a delivery limit is declared and consumed', async (t
   t.equal(app.consumers[0]?.active, true)
   await broker.send(queue, { q: 1 })
   await until(() => handled === 1, 10_000, 'the message')
-  // Declaring it again as quorum with the same arguments is accepted: the queue really is quorum.
-  await t.resolves(
-    broker.channel.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'quorum', 'x-delivery-limit': 5 } })
-  )
+  // Declaring it again as quorum with the same arguments is accepted: the queue really is quorum,
+  // and consumerQueueArguments gives what a topology declaration of it must say.
+  const args = consumerQueueArguments(queue, { type: 'quorum', deliveryLimit: 5 })
+  t.match(args, { 'x-queue-type': 'quorum', 'x-delivery-limit': 5, 'x-dead-letter-routing-key': `${queue}.dlq` })
+  await t.resolves(broker.channel.assertQueue(queue, { durable: true, arguments: args }))
 })
 
 t.test('a quorum queue gets quorum side queues, so retries and dead letters survive any one node', async (t) => {

@@ -1,5 +1,11 @@
 import t from 'tap'
-import { delayQueueName, resolveConsumer, resolvePluginOptions, retryDelay } from '../src/options.js'
+import {
+  consumerQueueArguments,
+  delayQueueName,
+  resolveConsumer,
+  resolvePluginOptions,
+  retryDelay,
+} from '../src/options.js'
 import type { ConsumeOptions } from '../src/types.js'
 
 const handler = async () => {}
@@ -49,8 +55,36 @@ t.test('queue options become x-arguments only when asked for', async (t) => {
   t.same(
     declare({ queueOptions: { type: 'quorum', deliveryLimit: 5, messageTtl: 1_000, arguments: { 'x-max-length': 9 } } })
       .queueArguments,
-    { 'x-queue-type': 'quorum', 'x-delivery-limit': 5, 'x-message-ttl': 1_000, 'x-max-length': 9 }
+    {
+      'x-queue-type': 'quorum',
+      'x-delivery-limit': 5,
+      'x-message-ttl': 1_000,
+      'x-max-length': 9,
+      'x-dead-letter-exchange': '',
+      'x-dead-letter-routing-key': 'q.dlq',
+    }
   )
+  t.same(declare({ queueOptions: { type: 'quorum' } }).queueArguments, { 'x-queue-type': 'quorum' })
+})
+
+t.test('a queue the broker may drop from dead-letters to its DLQ, unless told otherwise', async (t) => {
+  t.same(consumerQueueArguments('orders', { deliveryLimit: 3 }), {
+    'x-delivery-limit': 3,
+    'x-dead-letter-exchange': '',
+    'x-dead-letter-routing-key': 'orders.dlq',
+  })
+  t.equal(
+    consumerQueueArguments('orders', { arguments: { 'x-max-length-bytes': 10 } })['x-dead-letter-routing-key'],
+    'orders.dlq',
+    'x- arguments given as they are count too'
+  )
+  t.same(consumerQueueArguments('orders', { deliveryLimit: 3 }, false), { 'x-delivery-limit': 3 }, 'no DLQ: no DLX')
+  t.same(
+    consumerQueueArguments('orders', { deliveryLimit: 3, arguments: { 'x-dead-letter-exchange': 'mine' } }),
+    { 'x-delivery-limit': 3, 'x-dead-letter-exchange': 'mine' },
+    "the queue's own DLX is kept"
+  )
+  t.same(declare({ deadLetter: false, queueOptions: { deliveryLimit: 2 } }).queueArguments, { 'x-delivery-limit': 2 })
 })
 
 t.test('deadLetter: false has no DLQ', async (t) => {

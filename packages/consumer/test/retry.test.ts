@@ -160,8 +160,8 @@ t.test('the original is acked only after the retry publish is confirmed (shared 
   t.equal(await broker.count(`${queue}.dlq`), 0)
 })
 
-t.test('a failed republish requeues the original: never lost', async (t) => {
-  const queue = uniqueName('requeue')
+t.test('a failed republish is tried again with the original held: the handler does not run again', async (t) => {
+  const queue = uniqueName('republish')
   const broker = await openBroker(t)
   const seen: Array<{ attempt: number; redelivered: boolean }> = []
   const app = await buildApp(t, {
@@ -185,11 +185,40 @@ t.test('a failed republish requeues the original: never lost', async (t) => {
     return real(...args)
   }
   await broker.send(queue, { n: 1 })
-  await until(() => seen.length === 2, 10_000, 'the redelivery')
-  t.same(seen, [
-    { attempt: 1, redelivered: false },
-    { attempt: 1, redelivered: true },
-  ])
+  await until(() => seen.length === 2, 10_000, 'the retry')
+  t.same(
+    seen,
+    [
+      { attempt: 1, redelivered: false },
+      { attempt: 2, redelivered: false },
+    ],
+    'the second run is the scheduled retry, not a redelivery'
+  )
+  t.equal(failures, 2, 'the republish was tried twice')
   await app.close()
+  t.equal(await broker.count(queue), 0)
+  t.equal(await broker.count(`${queue}.dlq`), 0)
+})
+
+t.test("a quorum queue's delivery limit dead-letters to the DLQ: the broker never drops", async (t) => {
+  const queue = uniqueName('limit')
+  const broker = await openBroker(t)
+  const app = await buildApp(t, {
+    declare: (app) => {
+      app.consume({ queue, queueOptions: { type: 'quorum', deliveryLimit: 1 }, retry: false, handler: async () => {} })
+    },
+  })
+  t.teardown(() => deleteConsumerQueues(SHARED_URL, queue))
+  await app.close() // the queues are declared; now play a client that keeps requeueing
+  await broker.send(queue, { n: 1 })
+  for (let i = 0; i < 3; i++) {
+    const msg = await broker.channel.get(queue, { noAck: false })
+    if (!msg) break
+    broker.channel.nack(msg, false, true)
+  }
+  await until(async () => (await broker.count(`${queue}.dlq`)) === 1, 10_000, 'the dead letter')
+  const [dead] = await broker.drainQueue(`${queue}.dlq`)
+  t.same(JSON.parse(dead?.content.toString() ?? 'null'), { n: 1 })
+  t.match(dead?.properties.headers, { 'x-first-death-reason': 'delivery_limit', 'x-first-death-queue': queue })
   t.equal(await broker.count(queue), 0)
 })
