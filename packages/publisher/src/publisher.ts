@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto'
 import type { AmqpClient, ConfirmChannel, ManagedChannel, ManagedConnection } from '@fastify-amqp/connection'
 import type { Message, Options } from 'amqplib'
 import type { FastifyBaseLogger } from 'fastify'
@@ -15,6 +14,7 @@ import {
   shedError,
   UnroutableError,
 } from './errors.js'
+import { MessageIds } from './message-id.js'
 import { type PublisherOptions, type ResolvedPublisherOptions, resolvePublisherOptions } from './options.js'
 import { type BodyFor, SchemaChecks } from './schemas.js'
 import { SendQueue } from './send-queue.js'
@@ -60,6 +60,7 @@ export class Publisher {
   readonly #queue: SendQueue
   #inflight = 0
   readonly #ticker: Ticker
+  readonly #ids = new MessageIds()
   /** Set once publishing stops: why new publishes are refused. */
   #refusal: string | null = null
   #closing: Promise<void> | null = null
@@ -114,9 +115,9 @@ export class Publisher {
     // Without options (the common case) one literal, no spread: this runs for every message.
     const properties: PublishOptions =
       options === undefined
-        ? { persistent: true, mandatory: true, contentType, timestamp, messageId: randomUUID() }
+        ? { persistent: true, mandatory: true, contentType, timestamp, messageId: this.#ids.next() }
         : { persistent: true, mandatory: true, contentType, timestamp, ...options }
-    properties.messageId ??= randomUUID()
+    properties.messageId ??= this.#ids.next()
     const timeout = options?.timeout ?? this.#options.confirmTimeout
     const signal = options?.signal
     const entry = new Entry(exchange, routingKey, content, properties, timeout, now + timeout, signal)

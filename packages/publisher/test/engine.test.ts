@@ -2,6 +2,7 @@
 
 import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
+import { MessageIds } from '../src/message-id.js'
 import { fakePublisher, flush, track } from './fixtures/fake.js'
 
 t.test('resolves only on the ack of its own delivery tag; multiple acks settle all up to the tag', async (t) => {
@@ -247,4 +248,14 @@ t.test('options are validated', async (t) => {
   t.throws(() => fakePublisher({ buffer: { maxBytes: Number.NaN } }), { message: /buffer.maxBytes/ })
   t.throws(() => fakePublisher({ schemas: 'x' as never }), { message: /schemas/ })
   t.throws(() => fakePublisher({ retryNacked: 'yes' as never }), { message: /retryNacked/ })
+})
+
+t.test('message ids: 22 base64url characters, none repeated across pool refills', async (t) => {
+  const ids = new MessageIds()
+  const seen = new Set<string>()
+  for (let i = 0; i < 10_000; i++) seen.add(ids.next())
+  t.equal(seen.size, 10_000)
+  t.ok([...seen].every((id) => /^[A-Za-z0-9_-]{22}$/.test(id)))
+  const other = new MessageIds()
+  t.notOk(seen.has(other.next()), 'another instance draws its own random bytes')
 })
