@@ -24,16 +24,7 @@ export async function cluster(profile, env) {
     appUrl: brokers.urls,
     rate: p.rate,
     recoverBound: p.recoverBound,
-    // FAULTS_CLUSTER_NO_SIDE_QUEUES=1: no retry delay queues, no DLQs (a diagnosis of the known bug).
-    app:
-      process.env.FAULTS_CLUSTER_NO_SIDE_QUEUES === '1'
-        ? {
-            queueType: 'quorum',
-            deliveryLimit: 5,
-            consumer: { deadLetter: false, retry: false },
-            stage1: { retry: false },
-          }
-        : { queueType: 'quorum', deliveryLimit: 5 },
+    app: { queueType: 'quorum', deliveryLimit: 5 },
     async fault(run) {
       run.app.amqp.on('disconnected', (info) => {
         failover[info.role].down ??= Date.now()
@@ -78,7 +69,14 @@ export async function cluster(profile, env) {
         lostConfirmedAfterStop: after.filter((id) => !run.tally.arrivals.has(id)).length,
         failoverPublishMs: ms('publish'),
         failoverConsumeMs: ms('consume'),
+        // Evidence of the broker's nack storm after a leader's node stops, and how it was absorbed.
+        nackRecycles: countLines(run.log.lines, 'the broker nacked a publish'),
+        republishRetries: countLines(run.log.lines, 'republish failed'),
       }
     },
   })
+}
+
+function countLines(lines, text) {
+  return lines.filter((line) => line.includes(text)).length
 }
