@@ -61,6 +61,8 @@ export class Publisher {
   #inflight = 0
   readonly #ticker: Ticker
   readonly #ids = new MessageIds()
+  /** No pending entry's deadline is earlier than this: until then a sweep has nothing to expire. */
+  #nextDeadline = Number.POSITIVE_INFINITY
   /** Set once publishing stops: why new publishes are refused. */
   #refusal: string | null = null
   #closing: Promise<void> | null = null
@@ -130,6 +132,7 @@ export class Publisher {
       entry.onAbort = () => this.#finish(entry, abortReason(signal))
       signal.addEventListener('abort', entry.onAbort, { once: true })
     }
+    if (entry.deadline < this.#nextDeadline) this.#nextDeadline = entry.deadline
     this.#ticker.arm(timeout)
     if (writable) this.#write(this.#ch as ConfirmChannel, entry)
     else this.#queue.add(entry)
@@ -351,8 +354,20 @@ export class Publisher {
   // The ticker's sweep: one pass over what is pending, rather than a timer per message.
   #sweep = (): void => {
     const now = Date.now()
+    if (this.pending === 0) {
+      this.#nextDeadline = Number.POSITIVE_INFINITY
+      this.#ticker.idle()
+      return
+    }
+    // Thousands may be pending (a bulk load): skip the pass while none can have expired.
+    if (now < this.#nextDeadline) return
+    let next = Number.POSITIVE_INFINITY
     const expire = (entry: Entry) => {
-      if (entry.state === DONE || entry.deadline > now) return
+      if (entry.state === DONE) return
+      if (entry.deadline > now) {
+        if (entry.deadline < next) next = entry.deadline
+        return
+      }
       // Nacked each time it went out: say so, rather than "no confirm came".
       const error =
         entry.nacks > 0
@@ -362,6 +377,7 @@ export class Publisher {
     }
     this.#window.forEach(expire)
     this.#queue.forEach(expire)
+    this.#nextDeadline = next
     if (this.pending === 0) this.#ticker.idle()
   }
 }

@@ -259,3 +259,14 @@ t.test('message ids: 22 base64url characters, none repeated across pool refills'
   const other = new MessageIds()
   t.notOk(seen.has(other.next()), 'another instance draws its own random bytes')
 })
+
+t.test('a short timeout issued after a sweep skipped the pass still expires on time', async (t) => {
+  const { publisher, open } = fakePublisher({ confirmTimeout: 60_000 })
+  open()
+  const patient = track(publisher.publish('', 'q', {}))
+  await sleep(300) // at least one sweep ran and found nothing due before a minute
+  const started = Date.now()
+  await t.rejects(publisher.publish('', 'q', {}, { timeout: 50 }), { code: 'FST_AMQP_CONFIRM_TIMEOUT' })
+  t.ok(Date.now() - started < 1_000, 'rejected near its own deadline, not the long one')
+  t.equal(patient.status, 'pending')
+})
