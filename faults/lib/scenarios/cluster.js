@@ -1,4 +1,10 @@
+import { topology } from '../app.js'
 import { runPipeline } from '../pipeline.js'
+
+const TITLES = {
+  connection: 'Cluster: the node the app is connected to stopped (quorum queues)',
+  leader: "Cluster: the node leading the app's quorum queues stopped, the app connected elsewhere",
+}
 
 /**
  * A 3-node cluster, the app given all three URLs, stage queues quorum (delivery limit 5). While
@@ -6,9 +12,24 @@ import { runPipeline } from '../pipeline.js'
  * must move to another node by itself, and every order confirmed before and after the stop must
  * come out at the end.
  */
-export async function cluster(profile, env) {
+export function cluster(profile, env) {
+  return clusterStop('connection', profile, env)
+}
+
+/**
+ * The same, but the queues are declared (so led) from another node than the app's, and that node is
+ * stopped: the app's connections stay up while its queues elect new leaders, which on RabbitMQ 3.10
+ * makes the broker nack publishes on the surviving channels for a while.
+ */
+export function clusterLeader(profile, env) {
+  return clusterStop('leader', profile, env)
+}
+
+async function clusterStop(target, profile, env) {
   const p = profile.cluster
   const brokers = await env.cluster()
+  // A scenario before may have left a node stopped: every node runs at the start.
+  for (const [index, node] of brokers.nodes.entries()) if (!node.isRunning) await brokers.startNode(index)
   let confirmedBeforeStop = 0
   const stopConfirmed = new Set()
   const failover = { publish: {}, consume: {} }
@@ -17,14 +38,16 @@ export async function cluster(profile, env) {
       ? failover[role].up - failover[role].down
       : null
   return runPipeline({
-    name: 'cluster',
-    title: 'Cluster: the node the app is connected to stopped (quorum queues)',
+    name: target === 'leader' ? 'cluster-leader' : 'cluster',
+    title: TITLES[target],
     // The admin connection tries the nodes from the last: the app starts on the first.
     brokerUrl: [...brokers.urls].reverse(),
     appUrl: brokers.urls,
     rate: p.rate,
     recoverBound: p.recoverBound,
     app: { queueType: 'quorum', deliveryLimit: 5 },
+    // Declared first through the admin's node (the last), so the leaders live away from the app's node.
+    before: target === 'leader' ? (run) => run.admin.declare(topology(run.names, 'quorum', 5)) : undefined,
     async fault(run) {
       run.app.amqp.on('disconnected', (info) => {
         failover[info.role].down ??= Date.now()
@@ -32,8 +55,15 @@ export async function cluster(profile, env) {
       run.app.amqp.on('connected', (info) => {
         if (failover[info.role].down !== undefined) failover[info.role].up ??= Date.now()
       })
-      const index = await brokers.nodeOf(`${run.connectionName}:publish`)
-      if (index === undefined) throw new Error('the app has no publish connection on any node')
+      const connectedTo = await brokers.nodeOf(`${run.connectionName}:publish`)
+      if (connectedTo === undefined) throw new Error('the app has no publish connection on any node')
+      let index = connectedTo
+      if (target === 'leader') {
+        const leader = await brokers.leaderOf(run.names.stage1)
+        if (leader === undefined) throw new Error(`no quorum leader found for ${run.names.stage1}`)
+        if (leader === connectedTo) throw new Error(`the leader is on the app's node ${leader}: not the scenario`)
+        index = leader
+      }
       confirmedBeforeStop = run.tally.confirmed.size
       for (const id of run.tally.confirmed) stopConfirmed.add(id)
       await brokers.stopNode(index)
@@ -58,7 +88,13 @@ export async function cluster(profile, env) {
         await brokers.startNode(index)
         restartedMs = Date.now() - from
       }
-      return { stoppedNode: index, confirmedBeforeStop, recoverWhileDownMs: whileDown, nodeRestartMs: restartedMs }
+      return {
+        stoppedNode: index,
+        appNode: connectedTo,
+        confirmedBeforeStop,
+        recoverWhileDownMs: whileDown,
+        nodeRestartMs: restartedMs,
+      }
     },
     report(run) {
       const lostBefore = [...stopConfirmed].filter((id) => !run.tally.arrivals.has(id)).length

@@ -22,6 +22,13 @@ export async function listConsumersWith(ctl: Rabbitmqctl): Promise<ConsumerInfo[
   return rows.map((row) => ({ queue: String(row.queue_name), consumerTag: String(row.consumer_tag) }))
 }
 
+/** The node (name@host) holding a quorum queue's leader; undefined for a queue that has none (classic) or is unknown. */
+export async function quorumLeaderWith(ctl: Rabbitmqctl, queue: string): Promise<string | undefined> {
+  const rows = parseJsonRows(await ctl('-q', 'list_queues', 'name', 'leader', '--formatter', 'json'))
+  const row = rows.find((r) => r.name === queue)
+  return typeof row?.leader === 'string' && row.leader !== '' ? row.leader : undefined
+}
+
 export interface ConnectionInfo {
   /** client_properties.connection_name, if the client set one. */
   connectionName: string | undefined

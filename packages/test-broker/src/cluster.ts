@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
-import { listConnectionsWith } from './cli-queries.js'
+import { listConnectionsWith, quorumLeaderWith } from './cli-queries.js'
 import { logTail } from './log-tail.js'
 import { type BrokerNode, startBroker } from './node.js'
 import { sleep } from './ports.js'
@@ -29,6 +29,8 @@ export interface BrokerCluster {
   startNode(index: number): Promise<void>
   /** Index of the node holding a client connection with this connection_name; undefined if none does. */
   nodeOf(connectionName: string): Promise<number | undefined>
+  /** Index of the node holding the leader of this quorum queue; undefined if none does. */
+  leaderOf(queue: string): Promise<number | undefined>
   /** `rabbitmqctl cluster_status`, asked of the first running node that answers. */
   status(): Promise<ClusterStatus>
   /** Kills every node and removes their directories; idempotent. */
@@ -95,6 +97,12 @@ class DisposableBrokerCluster implements BrokerCluster {
     const connection = connections.find((info) => info.connectionName === connectionName)
     if (!connection) return undefined
     const index = this.nodes.findIndex((node) => node.port === connection.port)
+    return index < 0 ? undefined : index
+  }
+
+  async leaderOf(queue: string): Promise<number | undefined> {
+    const leader = await this.ask((node) => quorumLeaderWith((...args) => node.rabbitmqctl(...args), queue))
+    const index = this.nodes.findIndex((node) => node.nodeName === leader)
     return index < 0 ? undefined : index
   }
 

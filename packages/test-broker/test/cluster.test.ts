@@ -32,6 +32,17 @@ t.test('nodeOf() names the node that holds a connection', async (t) => {
   t.equal(await cluster.nodeOf(randomName('tc-nobody')), undefined)
 })
 
+t.test("leaderOf() names the node holding a quorum queue's leader", async (t) => {
+  const queue = randomName('tc-leader')
+  const connection = await open(cluster.urls[1] as string)
+  t.teardown(() => closeQuietly(connection))
+  const channel = await connection.createChannel()
+  await channel.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'quorum' } })
+  t.teardown(() => channel.deleteQueue(queue).catch(() => {}))
+  t.equal(await cluster.leaderOf(queue), 1, 'declared through node 1: led from there')
+  t.equal(await cluster.leaderOf(randomName('tc-nothing')), undefined)
+})
+
 t.test('a quorum queue survives stopping node 0; node 0 rejoins after start', async (t) => {
   const queue = randomName('tc-quorum')
   const first = cluster.nodes[0]
