@@ -120,6 +120,7 @@ export class Consumer {
 
   async close(): Promise<void> {
     this.#stopping = true
+    this.#current?.flushAcks()
     await this.#managed?.close()
   }
 

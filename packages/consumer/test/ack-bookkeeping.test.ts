@@ -142,3 +142,32 @@ t.test('the drain timeout abandons running handlers: aborted, never acked', asyn
   t.same(channel.acks, [])
   t.same(channel.nacks, [])
 })
+
+t.test(
+  'acks of one turn go out together: one multiple ack for the settled head, single acks behind a slow one',
+  async (t) => {
+    const gates = new Map<number, () => void>()
+    const { open } = await fakeConsumer({
+      retry: false,
+      handler: async (message) => {
+        const n = (message.body as { n: number }).n
+        if (n === 1) await new Promise<void>((resolve) => gates.set(n, resolve))
+        if (n === 3) throw Object.assign(new Error('bad'), { retryable: false })
+      },
+      deadLetter: false,
+    })
+    const channel = await open()
+    for (let n = 1; n <= 5; n++) channel.deliver({ n })
+    await flush()
+    t.same(channel.nacks, [{ tag: 3, requeue: false }], 'the failure is rejected at once')
+    t.same(channel.acks, [2, 4, 5], 'behind the running first one: acked singly, so prefetch is not held up')
+    t.equal(channel.multipleAcks, 0)
+    gates.get(1)?.()
+    await flush()
+    t.same(channel.acks, [2, 4, 5, 1])
+    for (let n = 6; n <= 10; n++) channel.deliver({ n })
+    await flush()
+    t.same(channel.acks.slice(4), [6, 7, 8, 9, 10], 'a burst settled in one turn')
+    t.equal(channel.multipleAcks, 2, 'one multiple frame for tag 1, one for the burst of five')
+  }
+)

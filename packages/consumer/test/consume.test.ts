@@ -63,6 +63,32 @@ t.test('handler gets a typed, validated body; acked on resolve; nothing left in 
   t.equal(await broker.count(queue), 0, 'all acked: none came back at close')
 })
 
+t.test('coalesced acks: handlers finishing out of order, some failing, leave nothing unacked', async (t) => {
+  const queue = uniqueName('coalesce')
+  const broker = await openBroker(t)
+  const handled = new Set<number>()
+  const app = await buildApp(t, {
+    declare: (app) => {
+      app.consume(queue, { prefetch: 50, retry: false, deadLetter: true }, async (message) => {
+        const n = (message.body as { n: number }).n
+        await new Promise((resolve) => setTimeout(resolve, (n * 7) % 5))
+        handled.add(n)
+        if (n % 25 === 0) throw new Error('every 25th fails')
+      })
+    },
+  })
+  t.teardown(async () => {
+    await app.close()
+    await deleteConsumerQueues(SHARED_URL, queue)
+  })
+  for (let n = 1; n <= 300; n += 1) await broker.send(queue, { n })
+  await until(async () => handled.size === 300 && (await broker.count(`${queue}.dlq`)) === 12, 20_000, 'all 300')
+  // Closing the app would hand unacked messages back: an empty queue afterwards proves they were acked.
+  await app.close()
+  t.equal(await broker.count(queue), 0, 'every message acked, none came back at close')
+  t.equal(await broker.count(`${queue}.dlq`), 12, 'the failures dead-lettered, each once')
+})
+
 t.test('message.publish goes through the confirm publisher and carries the correlation id', async (t) => {
   const queue = uniqueName('in')
   const out = uniqueName('out')
