@@ -103,6 +103,12 @@ the broker and the consuming process.
   unconfirmed publishes re-sent, the publish buffer flushed. The table gives the measured time from the
   end of each fault to traffic flowing again (a \`202\` *and* a delivery at the last consumer), and the
   bound the suite enforces.
+- **Broker hiccups do not spend a message's attempts.** A nacked publish is sent again on a fresh channel
+  until its deadline (RabbitMQ nacks for a while after a quorum queue's leader node stops); a consumer
+  whose retry or dead-letter republish fails holds the original unacked and tries again, rather than
+  requeueing it (which would run the handler again and count towards a quorum queue's delivery limit).
+  A queue whose options let the broker drop messages (delivery limit, TTL, max length) dead-letters them
+  to \`<queue>.dlq\` instead.
 - **Memory stays bounded** under a slow consumer: the backlog waits in the broker; the consumer holds at
   most \`prefetch\` deliveries, the publisher at most \`buffer.maxMessages\` / \`buffer.maxBytes\`.
 
@@ -121,7 +127,8 @@ the broker and the consuming process.
 - **A rejected publish may still have been stored.** A \`503\` from a confirm timeout, an aborted publish
   or a close means "not confirmed", not "not stored" (the broker may have taken it just before the
   connection died). A client retrying it can create a duplicate ("rejected but arrived" below).
-  Nacks, unroutable, buffer-full and invalid-message rejections were not stored.
+  Nacks (after re-sending until the deadline), unroutable, buffer-full and invalid-message rejections
+  were not stored.
 - **Availability during a fault.** While the broker is unreachable or blocked, publishes wait in the
   bounded buffer up to \`confirmTimeout\` (then \`503\` with \`Retry-After\`), and consumers do not receive.
 
@@ -165,7 +172,7 @@ disposable nodes and the 3-node cluster (see \`packages/test-broker\`); run as r
   shorter; a few minutes. Known bugs are tap \`todo\`s there; \`FAULTS_STRICT=1\` makes them fail.
 - \`node faults/run.js --profile quick\`: the quick profile, and writes this file from it.
 - \`node faults/run.js --profile quick --only cuts,poison\`: some scenarios (results in
-  \`faults/results/\`, this file left alone). \`FAULTS_SKIP=cluster\` skips scenarios under tap.
+  \`faults/results/\`, this file left alone). \`FAULTS_SKIP=cluster,cluster-leader\` skips scenarios under tap.
 `
   await writeFile(DOC, text)
   return fileURLToPath(DOC)
