@@ -1,8 +1,5 @@
 import type { Channel, ConsumeMessage } from 'amqplib'
 
-// Spent slots at the head of the delivery list are dropped once there are this many.
-const COMPACT_AFTER = 1024
-
 /**
  * One amqplib channel as the consumer saw it: deliveries belong to it and may only be settled on it.
  * Acks are coalesced: those made in one turn of the event loop go out together, as one `multiple`
@@ -13,8 +10,8 @@ export class ChannelState {
   open = true
   consumerTag: string | null = null
   readonly inFlight = new Set<Delivery>()
-  /** Every delivery not yet passed by a multiple ack, in delivery-tag order. */
-  #order: (Delivery | undefined)[] = []
+  /** Unsettled deliveries in delivery-tag order, plus those settled since the last flush. */
+  #order: Delivery[] = []
   #head = 0
   /** Acked by the consumer, not yet sent to the broker. */
   #acks: Delivery[] = []
@@ -22,6 +19,11 @@ export class ChannelState {
 
   constructor(channel: Channel) {
     this.channel = channel
+  }
+
+  /** Deliveries remembered for ack coalescing (stays within the unsettled ones after each flush). */
+  get tracked(): number {
+    return this.#order.length - this.#head
   }
 
   track(delivery: Delivery): void {
@@ -32,20 +34,31 @@ export class ChannelState {
   ack(delivery: Delivery): boolean {
     if (!this.open) return false
     this.#acks.push(delivery)
-    if (!this.#flushScheduled) {
-      this.#flushScheduled = true
-      queueMicrotask(this.flushAcks)
-    }
+    this.#schedule()
     return true
+  }
+
+  /** A delivery was nacked (sent at once): the list forgets it at the next flush. */
+  nacked(): void {
+    this.#schedule()
+  }
+
+  #schedule(): void {
+    if (this.#flushScheduled) return
+    this.#flushScheduled = true
+    queueMicrotask(this.flushAcks)
   }
 
   /** Sends the queued acks now (also before the channel is closed on purpose). */
   flushAcks = (): void => {
     this.#flushScheduled = false
     const acks = this.#acks
-    if (acks.length === 0) return
     this.#acks = []
-    if (!this.open) return
+    if (!this.open) {
+      this.#order = []
+      this.#head = 0
+      return
+    }
     try {
       const last = this.#advance()
       // Tags up to `last` are all settled (acked here or nacked already): one frame acks them.
@@ -59,6 +72,7 @@ export class ChannelState {
     } catch {
       // The channel closed under us (amqplib throws "Channel closed"): the broker redelivers.
     }
+    this.#compact()
   }
 
   /** Moves past the settled deliveries at the head; returns the last acked one among them, or null. */
@@ -68,21 +82,22 @@ export class ChannelState {
     while (this.#head < order.length) {
       const delivery = order[this.#head] as Delivery
       if (!delivery.settled) break
-      if (!delivery.ackSent && delivery.ackQueued) {
+      if (delivery.ackQueued && !delivery.ackSent) {
         delivery.ackSent = true
         last = delivery
       }
-      order[this.#head] = undefined
       this.#head += 1
     }
-    if (this.#head === order.length) {
-      this.#order = []
-      this.#head = 0
-    } else if (this.#head >= COMPACT_AFTER && this.#head * 2 >= order.length) {
-      this.#order = order.slice(this.#head)
-      this.#head = 0
-    }
     return last
+  }
+
+  // Behind an unsettled head only the unsettled need remembering: a multiple ack must not pass them, and
+  // settled ones dropped from the middle change nothing. So the list stays within the prefetch window.
+  #compact(): void {
+    const order = this.#order
+    if (this.#head === order.length) this.#order = []
+    else this.#order = order.slice(this.#head).filter((delivery) => !delivery.settled)
+    this.#head = 0
   }
 }
 
@@ -147,6 +162,7 @@ export class Delivery {
   nack(requeue: boolean): boolean {
     if (!this.settleable) return false
     this.#settled = true
+    this.state.nacked()
     try {
       this.state.channel.nack(this.raw, false, requeue)
       return true

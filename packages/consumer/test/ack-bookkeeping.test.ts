@@ -1,7 +1,10 @@
 // Pure ack bookkeeping against a fake channel. The same behaviours run against the
 // real broker in consume.test.ts, retry.test.ts and faults.test.ts.
+
+import type { Channel } from 'amqplib'
 import t from 'tap'
-import { fakeConsumer, flush } from './fixtures/fake.js'
+import { ChannelState, Delivery } from '../src/delivery.js'
+import { FakeChannel, fakeConsumer, flush } from './fixtures/fake.js'
 import { until } from './fixtures/util.js'
 
 t.test('a delivery is acked on its own channel only; a lost channel aborts its signal and drops the ack', async (t) => {
@@ -171,3 +174,25 @@ t.test(
     t.equal(channel.multipleAcks, 2, 'one multiple frame for tag 1, one for the burst of five')
   }
 )
+
+t.test('ack coalescing remembers only the unsettled: a stuck delivery does not make the list grow', async (t) => {
+  const channel = new FakeChannel()
+  const state = new ChannelState(channel as unknown as Channel)
+  const raw = (tag: number) => ({ fields: { deliveryTag: tag }, properties: {}, content: Buffer.alloc(0) }) as never
+  const stuck = new Delivery(state, raw(1))
+  for (let tag = 2; tag <= 5_001; tag++) {
+    const delivery = new Delivery(state, raw(tag))
+    if (tag % 1_000 === 0) delivery.nack(false)
+    else delivery.ack()
+    if (tag % 100 === 0) await flush()
+  }
+  await flush()
+  t.equal(state.tracked, 1, 'only the stuck one is remembered')
+  t.equal(channel.acks.length, 4_995, 'the others acked singly')
+  t.equal(channel.multipleAcks, 0, 'no multiple ack can pass the stuck one')
+  stuck.ack()
+  await flush()
+  t.equal(channel.multipleAcks, 1)
+  t.equal(channel.acks.at(-1), 1)
+  t.equal(state.tracked, 0)
+})
