@@ -2,7 +2,12 @@ import { Type } from '@sinclair/typebox'
 import type { MessagePropertyHeaders } from 'amqplib'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { describe, expect, test } from 'tstyche'
-import consumer, { type ConsumerInfo, type ConsumerMessage, NonRetryableError } from '../../src/index.js'
+import consumer, {
+  type ConsumerInfo,
+  type ConsumerMessage,
+  consumerQueueArguments,
+  NonRetryableError,
+} from '../../src/index.js'
 
 const app = Fastify()
 const Order = Type.Object({ id: Type.Integer(), total: Type.Number(), note: Type.Optional(Type.String()) })
@@ -93,5 +98,10 @@ describe('registry and exports', () => {
   test('NonRetryableError is an Error with retryable false', () => {
     expect(new NonRetryableError('x').retryable).type.toBe<false>()
     expect<ConsumerMessage>().type.toHaveProperty('redelivered')
+  })
+
+  test("consumerQueueArguments takes the consumer's queue options", () => {
+    expect(consumerQueueArguments('q', { type: 'quorum', deliveryLimit: 5 })).type.toBe<Record<string, unknown>>()
+    expect(consumerQueueArguments).type.not.toBeCallableWith('q', { type: 'stream' })
   })
 })

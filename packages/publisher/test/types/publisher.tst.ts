@@ -62,6 +62,7 @@ describe('reply.publish', () => {
 describe('plugin options', () => {
   test('are checked', () => {
     expect(app.register(publisher, { confirmTimeout: '1s' })).type.toRaiseError()
+    expect(app.register(publisher, { retryNacked: 'no' })).type.toRaiseError()
     expect(
       app.register(publisher, { buffer: { maxMessages: 10, maxBytes: 1_000 }, retryAfter: 3 })
     ).type.not.toRaiseError()
