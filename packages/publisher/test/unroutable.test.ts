@@ -1,8 +1,18 @@
 import amqp from '@fastify-amqp/connection'
+import type { Channel } from 'amqplib'
 import Fastify from 'fastify'
 import t from 'tap'
 import publisher from '../src/index.js'
-import { buildApp, drainQueue, rawChannel, SHARED_URL, tempQueue, uniqueName, until } from './fixtures/helpers.js'
+import {
+  buildApp,
+  drainQueue,
+  rawChannel,
+  SHARED_URL,
+  type Teardown,
+  tempQueue,
+  uniqueName,
+  until,
+} from './fixtures/helpers.js'
 
 t.test('an unroutable mandatory message rejects with FST_AMQP_UNROUTABLE; its neighbours resolve', async (t) => {
   const { channel } = await rawChannel(t)
@@ -47,9 +57,8 @@ t.test('a missing exchange rejects with FST_AMQP_EXCHANGE_NOT_FOUND and the chan
   t.equal((await channel.checkQueue(queue)).messageCount, 1)
 })
 
-t.test('a nack is sent again on a fresh channel: it resolves once the broker takes it', async (t) => {
-  const { channel } = await rawChannel(t)
-  // A full queue that rejects publishes: the broker nacks instead of storing, until there is room.
+/** A queue holding one message that rejects more (the broker nacks them), and an app whose log is kept. */
+async function fullQueueApp(t: Teardown, channel: Channel) {
   const full = uniqueName('full')
   await channel.assertQueue(full, { durable: false, arguments: { 'x-max-length': 1, 'x-overflow': 'reject-publish' } })
   t.teardown(() => channel.deleteQueue(full).catch(() => {}))
@@ -60,6 +69,13 @@ t.test('a nack is sent again on a fresh channel: it resolves once the broker tak
   await app.register(publisher)
   await app.ready()
   await app.publisher.publish('', full, { n: 1 })
+  return { app, full, lines }
+}
+
+t.test('a nack is sent again on a fresh channel: it resolves once the broker takes it', async (t) => {
+  const { channel } = await rawChannel(t)
+  // The broker nacks instead of storing, until there is room.
+  const { app, full, lines } = await fullQueueApp(t, channel)
   const second = app.publisher.publish('', full, { n: 2 })
   await until(() => lines.some((line) => line.includes('the broker nacked a publish')), 5_000, 'a nack')
   const first = await channel.get(full, { noAck: true })
@@ -72,16 +88,7 @@ t.test('a nack is sent again on a fresh channel: it resolves once the broker tak
 t.test('a message nacked until its deadline rejects with FST_AMQP_PUBLISH_NACK; publishing goes on', async (t) => {
   const { channel } = await rawChannel(t)
   const queue = await tempQueue(t, channel)
-  const full = uniqueName('full')
-  await channel.assertQueue(full, { durable: false, arguments: { 'x-max-length': 1, 'x-overflow': 'reject-publish' } })
-  t.teardown(() => channel.deleteQueue(full).catch(() => {}))
-  const lines: string[] = []
-  const app = Fastify({ logger: { level: 'debug', stream: { write: (line: string) => lines.push(line) } } })
-  t.teardown(() => app.close())
-  await app.register(amqp, { url: SHARED_URL, reconnect: { initialDelay: 20, maxDelay: 500 } })
-  await app.register(publisher)
-  await app.ready()
-  await app.publisher.publish('', full, { n: 1 })
+  const { app, full, lines } = await fullQueueApp(t, channel)
   const opened = () =>
     lines.filter((line) => line.includes('"channel":"publisher"') && line.includes('amqp channel open')).length
   t.equal(opened(), 1)
