@@ -1,6 +1,7 @@
 import type { AmqpClient, ConfirmChannel, ManagedChannel, ManagedConnection } from '@fastify-amqp/connection'
 import type { Message, Options } from 'amqplib'
 import type { FastifyBaseLogger } from 'fastify'
+import { burstFlusher } from './burst-flush.js'
 import { ConfirmWindow } from './confirm-window.js'
 import { encodeBody } from './encode.js'
 import { DONE, Entry, type PublishReceipt, QUEUED, SENT } from './entry.js'
@@ -53,6 +54,8 @@ export class Publisher {
   readonly #connection: ManagedConnection
   /** The open channel we write to, or null while there is none. */
   #ch: ConfirmChannel | null = null
+  /** Writes the channel's buffered frames now during a burst (see burst-flush.ts); null when unavailable. */
+  #flush: (() => void) | null = null
   /** publish() returned false: nothing more is written until 'drain'. */
   #draining = false
   readonly #window = new ConfirmWindow((entry, nack) => this.#confirmed(entry, nack))
@@ -190,6 +193,7 @@ export class Publisher {
     this.#window.push(entry)
     this.#inflight += 1
     if (!ok) this.#draining = true
+    else if (this.#flush !== null) this.#flush()
   }
 
   /** Writes queued entries in order until the socket pushes back or the channel goes. */
@@ -298,6 +302,7 @@ export class Publisher {
   #onOpen = (ch: ConfirmChannel): void => {
     if (this.#ch !== null) this.#onLost({ error: null })
     this.#ch = ch
+    this.#flush = burstFlusher(ch)
     this.#draining = false
     this.#paused = false
     ch.on('ack', this.#onAck)
@@ -329,6 +334,7 @@ export class Publisher {
   #detach(): void {
     const ch = this.#ch
     this.#ch = null
+    this.#flush = null
     this.#draining = false
     this.#paused = false
     if (ch === null) return
