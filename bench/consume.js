@@ -8,6 +8,7 @@ import amqpcm from 'amqp-connection-manager'
 import { connect } from 'amqplib'
 import Fastify from 'fastify'
 import { Connection } from 'rabbitmq-client'
+import { runIsolated } from './lib/isolated.js'
 import { append, child, log, rotate, summarize, within } from './lib/rounds.js'
 
 // fastify-amqp and rabbitmq-client hand the handler a parsed JSON body; with amqplib and
@@ -125,15 +126,11 @@ export const consumeContenders = {
   },
 }
 
-async function runOnce(name, { url, admin, queue, n, prefetch }) {
+async function runOnce(name, { url, admin, queue, n, prefetch, isolated }) {
   await admin.fill(queue, n)
-  const contender = await consumeContenders[name](url, queue, n, prefetch)
-  let ms
-  try {
-    ms = await within(contender.consume(), 300_000, name)
-  } finally {
-    await contender.close()
-  }
+  const { ms } = isolated
+    ? await runIsolated({ workload: 'consume', name, url, queue, n, prefetch })
+    : await runInProcess(name, { url, queue, n, prefetch })
   // Acked before close means gone; anything left was unacked when the contender closed (redelivered later).
   const left = await admin.count(queue)
   if (left !== 0) {
@@ -143,18 +140,29 @@ async function runOnce(name, { url, admin, queue, n, prefetch }) {
   return { ms, left }
 }
 
+async function runInProcess(name, { url, queue, n, prefetch }) {
+  const contender = await consumeContenders[name](url, queue, n, prefetch)
+  try {
+    return { ms: await within(contender.consume(), 300_000, name) }
+  } finally {
+    await contender.close()
+  }
+}
+
 export async function consumeBench({ url, admin, profile }) {
   const names = Object.keys(consumeContenders)
   const queue = await admin.queue('consume')
   const n = profile.consumeMessages
+  const isolated = profile.isolated
   const results = { messages: n, byPrefetch: {} }
   try {
     log(`consume: warm-up (${profile.warmupMessages} messages each, untimed)`)
-    for (const name of names) await runOnce(name, { url, admin, queue, n: profile.warmupMessages, prefetch: 100 })
+    for (const name of names)
+      await runOnce(name, { url, admin, queue, n: profile.warmupMessages, prefetch: 100, isolated })
     for (let round = 0; round < profile.rounds; round++) {
       for (const prefetch of profile.prefetches) {
         for (const name of rotate(names, round)) {
-          const { ms, left } = await runOnce(name, { url, admin, queue, n, prefetch })
+          const { ms, left } = await runOnce(name, { url, admin, queue, n, prefetch, isolated })
           if (left > 0) append(child(results, 'leftAfterClose'), name, left)
           const rate = (n / ms) * 1000
           append(child(results.byPrefetch, prefetch), name, rate)

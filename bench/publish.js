@@ -1,7 +1,6 @@
 // Publish with confirms, 1 KB persistent JSON to a durable classic queue via the default exchange:
 // (a) pipelined: issue all (respecting backpressure where the API exposes it), then await every confirm;
 // (b) awaiters: `concurrency` loops, each awaiting its own confirm before publishing again.
-import { randomFillSync } from 'node:crypto'
 import { once } from 'node:events'
 import amqp from '@fastify-amqp/connection'
 import publisher from '@fastify-amqp/publisher'
@@ -9,7 +8,8 @@ import amqpcm from 'amqp-connection-manager'
 import { connect } from 'amqplib'
 import Fastify from 'fastify'
 import { Connection } from 'rabbitmq-client'
-import { BODY, RAW_PROPERTIES } from './lib/payload.js'
+import { runIsolated } from './lib/isolated.js'
+import { BODY, ourPropertiesFactory, RAW_PROPERTIES } from './lib/payload.js'
 import { append, log, rotate, summarize, within } from './lib/rounds.js'
 
 /** Runs `publishOne` n times from `concurrency` loops, each awaiting its own confirm. */
@@ -24,6 +24,20 @@ async function awaiters(n, concurrency, publishOne) {
   await Promise.all(Array.from({ length: concurrency }, loop))
 }
 
+/** A contender whose publish returns a promise: pipelined = all n at once, then Promise.all. */
+function promiseContender(n, publishOne, close, preloaded = 0) {
+  return {
+    preloaded,
+    async pipelined() {
+      const all = new Array(n)
+      for (let i = 0; i < n; i++) all[i] = publishOne()
+      await Promise.all(all)
+    },
+    awaiters: (concurrency) => awaiters(n, concurrency, publishOne),
+    close,
+  }
+}
+
 export const publishContenders = {
   async ours(url, queue, n) {
     const app = Fastify({ logger: false })
@@ -35,74 +49,58 @@ export const publishContenders = {
     const pub = app.publisher
     // Its confirm channel opens after ready: one confirmed message first, so the clock does not time that.
     await pub.publish('', queue, BODY)
-    return {
-      preloaded: 1,
-      async pipelined() {
-        const all = new Array(n)
-        for (let i = 0; i < n; i++) all[i] = pub.publish('', queue, BODY)
-        await Promise.all(all)
-      },
-      awaiters: (concurrency) => awaiters(n, concurrency, () => pub.publish('', queue, BODY)),
-      close: () => app.close(),
-    }
+    return promiseContender(
+      n,
+      () => pub.publish('', queue, BODY),
+      () => app.close(),
+      1
+    )
   },
 
   amqplib: (url, queue, n) => rawAmqplib(url, queue, n, () => RAW_PROPERTIES),
 
+  // Raw amqplib that cannot silently drop a message: `mandatory`, so an unroutable publish comes back.
+  'amqplib-mandatory': (url, queue, n) => {
+    const properties = Object.freeze({ ...RAW_PROPERTIES, mandatory: true })
+    return rawAmqplib(url, queue, n, () => properties)
+  },
+
   // Raw amqplib sending what fastify-amqp sends on every message: tells the library's cost from the
   // broker's cost of the properties (mandatory, a 22-character messageId, a timestamp).
-  'amqplib-same-properties': (url, queue, n) => {
-    const ids = Buffer.allocUnsafe(16)
-    return rawAmqplib(url, queue, n, () => ({
-      ...RAW_PROPERTIES,
-      mandatory: true,
-      messageId: randomFillSync(ids).toString('base64url'),
-      timestamp: Math.floor(Date.now() / 1000),
-    }))
-  },
+  'amqplib-same-properties': (url, queue, n) => rawAmqplib(url, queue, n, ourPropertiesFactory(RAW_PROPERTIES)),
 
   async 'amqp-connection-manager'(url, queue, n) {
     const manager = amqpcm.connect([url], { connectionOptions: { clientProperties: { connection_name: 'bench-acm' } } })
     const wrapper = manager.createChannel({ json: false, confirm: true })
     await wrapper.waitForConnect()
     const publishOne = () => wrapper.sendToQueue(queue, Buffer.from(JSON.stringify(BODY)), RAW_PROPERTIES)
-    return {
-      async pipelined() {
-        const all = new Array(n)
-        for (let i = 0; i < n; i++) all[i] = publishOne()
-        await Promise.all(all)
-      },
-      awaiters: (concurrency) => awaiters(n, concurrency, publishOne),
-      async close() {
-        await wrapper.close()
-        await manager.close()
-      },
-    }
+    return promiseContender(n, publishOne, async () => {
+      await wrapper.close()
+      await manager.close()
+    })
   },
 
-  async 'rabbitmq-client'(url, queue, n) {
-    const rabbit = new Connection({ url, connectionName: 'bench-rabbitmq-client' })
-    await rabbit.onConnect(10_000)
-    const pub = rabbit.createPublisher({ confirm: true })
-    // The body object is JSON-encoded by the library (contentType application/json).
-    const envelope = { routingKey: queue, durable: true }
-    const publishOne = () => pub.send(envelope, BODY)
-    // Its channel is created on the first send: one confirmed message first, so the clock does not time that.
-    await publishOne()
-    return {
-      preloaded: 1,
-      async pipelined() {
-        const all = new Array(n)
-        for (let i = 0; i < n; i++) all[i] = publishOne()
-        await Promise.all(all)
-      },
-      awaiters: (concurrency) => awaiters(n, concurrency, publishOne),
-      async close() {
-        await pub.close()
-        await rabbit.close()
-      },
-    }
-  },
+  'rabbitmq-client': (url, queue, n) => rabbitmqClient(url, queue, n, false),
+
+  // rabbitmq-client sending our properties: the like-for-like comparison with fastify-amqp.
+  'rabbitmq-client-same-properties': (url, queue, n) => rabbitmqClient(url, queue, n, true),
+}
+
+async function rabbitmqClient(url, queue, n, ourProperties) {
+  const rabbit = new Connection({ url, connectionName: 'bench-rabbitmq-client' })
+  await rabbit.onConnect(10_000)
+  const pub = rabbit.createPublisher({ confirm: true })
+  // The body object is JSON-encoded by the library (contentType application/json).
+  const envelope = { routingKey: queue, durable: true }
+  const envelopeFor = ourProperties ? ourPropertiesFactory(envelope) : () => envelope
+  const publishOne = () => pub.send(envelopeFor(), BODY)
+  // Its channel is created on the first send: one confirmed message first, so the clock does not time that.
+  await publishOne()
+  const close = async () => {
+    await pub.close()
+    await rabbit.close()
+  }
+  return promiseContender(n, publishOne, close, 1)
 }
 
 async function rawAmqplib(url, queue, n, properties) {
@@ -130,21 +128,26 @@ async function rawAmqplib(url, queue, n, properties) {
   }
 }
 
-async function runOnce(name, mode, { url, admin, queue, n, concurrency }) {
+async function runOnce(name, mode, { url, admin, queue, n, concurrency, isolated }) {
+  const { ms, preloaded } = isolated
+    ? await runIsolated({ workload: 'publish', name, mode, url, queue, n, concurrency })
+    : await runInProcess(name, mode, { url, queue, n, concurrency })
+  const stored = await admin.count(queue)
+  await admin.purge(queue)
+  const expected = n + preloaded
+  if (stored !== expected) throw new Error(`${name} ${mode}: ${stored} messages in the queue, expected ${expected}`)
+  return ms
+}
+
+async function runInProcess(name, mode, { url, queue, n, concurrency }) {
   const contender = await publishContenders[name](url, queue, n)
-  let ms
   try {
     const started = performance.now()
     await within(mode === 'pipelined' ? contender.pipelined() : contender.awaiters(concurrency), 300_000, name)
-    ms = performance.now() - started
+    return { ms: performance.now() - started, preloaded: contender.preloaded ?? 0 }
   } finally {
     await contender.close()
   }
-  const stored = await admin.count(queue)
-  await admin.purge(queue)
-  const expected = n + (contender.preloaded ?? 0)
-  if (stored !== expected) throw new Error(`${name} ${mode}: ${stored} messages in the queue, expected ${expected}`)
-  return ms
 }
 
 export async function publishBench({ url, admin, profile }) {
@@ -152,16 +155,17 @@ export async function publishBench({ url, admin, profile }) {
   const queue = await admin.queue('publish')
   const n = profile.publishMessages
   const concurrency = profile.awaiters
+  const isolated = profile.isolated
   const results = { messages: n, concurrency, pipelined: {}, awaiters: {} }
   try {
     log(`publish: warm-up (${profile.warmupMessages} messages each, untimed)`)
     for (const name of names) {
-      await runOnce(name, 'pipelined', { url, admin, queue, n: profile.warmupMessages, concurrency })
+      await runOnce(name, 'pipelined', { url, admin, queue, n: profile.warmupMessages, concurrency, isolated })
     }
     for (let round = 0; round < profile.rounds; round++) {
       for (const mode of ['pipelined', 'awaiters']) {
         for (const name of rotate(names, round)) {
-          const ms = await runOnce(name, mode, { url, admin, queue, n, concurrency })
+          const ms = await runOnce(name, mode, { url, admin, queue, n, concurrency, isolated })
           const rate = (n / ms) * 1000
           append(results[mode], name, rate)
           log(`publish ${mode} round ${round + 1}/${profile.rounds} ${name}: ${rate.toFixed(0)} msg/s`)

@@ -15,7 +15,7 @@ const PROFILES = {
     warmupMessages: 1_000,
   },
   full: {
-    rounds: 5,
+    rounds: 7,
     publishMessages: 50_000,
     awaiters: 1_000,
     consumeMessages: 50_000,
@@ -30,16 +30,17 @@ const PROFILES = {
 
 export const WORKLOADS = ['publish', 'http', 'consume', 'reconnect', 'memory']
 
-/** `node run.js [--full] [--only=publish,consume] [--rounds=N]`; a bare `--` (from `pnpm bench -- --full`) is ignored. */
+/** `node run.js [--full] [--only=publish,consume] [--rounds=N] [--in-process]`; a bare `--` (from `pnpm bench -- --full`) is ignored. */
 export function parseArgs(argv) {
   const flags = argv.filter((arg) => arg !== '--')
   const profileName = flags.includes('--full') ? 'full' : 'quick'
-  const profile = { ...PROFILES[profileName], name: profileName }
+  // Each timed run in its own process unless --in-process (the earlier method, kept to compare).
+  const profile = { ...PROFILES[profileName], name: profileName, isolated: !flags.includes('--in-process') }
   let only = WORKLOADS
   for (const flag of flags) {
     if (flag.startsWith('--only=')) only = flag.slice(7).split(',')
     else if (flag.startsWith('--rounds=')) profile.rounds = Number(flag.slice(9))
-    else if (flag !== '--full' && flag !== '--quick') throw new Error(`unknown flag ${flag}`)
+    else if (flag !== '--full' && flag !== '--quick' && flag !== '--in-process') throw new Error(`unknown flag ${flag}`)
   }
   for (const name of only) if (!WORKLOADS.includes(name)) throw new Error(`unknown workload ${name}`)
   return { profile, only }
