@@ -1,11 +1,25 @@
 // Child process of http.js: one Fastify server, POST /x, in one of three modes:
-//   ours: reply.publish; amqplib: the same route publishing by hand on a raw confirm channel; ceiling: no publish.
+//   ours: reply.publish; amqplib*: the same route publishing by hand on a raw confirm channel (plain, with
+//   mandatory, with reply.publish's properties); ceiling: no publish.
 // Tells the parent its port over IPC; closes on 'close'.
 import amqp from '@fastify-amqp/connection'
 import publisher from '@fastify-amqp/publisher'
 import { connect } from 'amqplib'
 import Fastify from 'fastify'
-import { RAW_PROPERTIES } from './lib/payload.js'
+import { ourPropertiesFactory, RAW_PROPERTIES } from './lib/payload.js'
+
+// The hand-written routes: plain; with mandatory (no silent drop); with every property reply.publish sets.
+const RAW_MODES = {
+  amqplib: () => () => RAW_PROPERTIES,
+  'amqplib-mandatory': () => {
+    const properties = Object.freeze({ ...RAW_PROPERTIES, mandatory: true })
+    return () => properties
+  },
+  'amqplib-same-properties': () => {
+    const ours = ourPropertiesFactory(RAW_PROPERTIES)
+    return (request) => ({ ...ours(), correlationId: request.id })
+  },
+}
 
 const [mode, url, queue] = process.argv.slice(2)
 const app = Fastify({ logger: false })
@@ -18,12 +32,13 @@ if (mode === 'ours') {
     await reply.publish('', queue, request.body)
     return reply.code(202).send()
   })
-} else if (mode === 'amqplib') {
+} else if (mode in RAW_MODES) {
   model = await connect(url, { clientProperties: { connection_name: 'bench-http-amqplib' } })
   const ch = await model.createConfirmChannel()
+  const propertiesFor = RAW_MODES[mode]()
   app.post('/x', async (request, reply) => {
     await new Promise((resolve, reject) => {
-      ch.sendToQueue(queue, Buffer.from(JSON.stringify(request.body)), RAW_PROPERTIES, (err) =>
+      ch.sendToQueue(queue, Buffer.from(JSON.stringify(request.body)), propertiesFor(request), (err) =>
         err ? reject(err) : resolve()
       )
     })

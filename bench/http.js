@@ -6,7 +6,7 @@ import autocannon from 'autocannon'
 import { BODY } from './lib/payload.js'
 import { append, log, rotate, summarize, within } from './lib/rounds.js'
 
-export const httpModes = ['ours', 'amqplib', 'ceiling']
+export const httpModes = ['ours', 'amqplib', 'amqplib-mandatory', 'amqplib-same-properties', 'ceiling']
 
 async function runOnce(mode, { url, admin, queue, seconds, connections }) {
   const child = fork(new URL('./http-server.js', import.meta.url), [mode, url, queue], { stdio: 'inherit' })
