@@ -442,11 +442,11 @@ ${chart(
   amqp-connection-manager and raw amqplib send none either. Sending our properties, rabbitmq-client is the
   *rabbitmq-client (our properties)* row: the like-for-like comparison.
 - **Fresh process per run.** Until this report every run shared the bench process. Measured both ways on the same
-  day (full counts, five rounds each): pipelined, fastify-amqp read 0.91x of raw amqplib and 0.94x of raw amqplib
-  sending our properties in the shared process, against 0.94x and 1.00x with a fresh process per run; 1,000
-  awaiters were at or above 1.0x either way. So the library's own cost shows only in a heap that already holds
-  other work: keeping every message until its confirm costs collection time, and more in a bigger heap. A fresh
-  process per run gives every contender the same start; \`--in-process\` reproduces the shared one.
+  day (full counts, five rounds each), fastify-amqp against plain raw amqplib / raw amqplib sending our properties:
+  pipelined 0.91x / 0.94x in the shared process, 0.94x / 1.00x in fresh ones; 1,000 awaiters 1.02x / 1.08x shared,
+  0.95x / 1.04x fresh. So the pipelined bulk load, where fastify-amqp holds 50,000 messages at once until their
+  confirms, pays for that in a heap that already holds other work; with 1,000 in flight (awaiters) it does not. A
+  fresh process per run gives every contender the same start; \`--in-process\` reproduces the shared one.
 - **Noise.** Differences of a few percent between contenders whose min – max ranges overlap are within this machine's noise.
 `)
 
