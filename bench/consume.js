@@ -130,7 +130,7 @@ async function runOnce(name, { url, admin, queue, n, prefetch, isolated }) {
   await admin.fill(queue, n)
   const { ms } = isolated
     ? await runIsolated({ workload: 'consume', name, url, queue, n, prefetch })
-    : await runInProcess(name, { url, queue, n, prefetch })
+    : await timedConsumeRun(name, { url, queue, n, prefetch })
   // Acked before close means gone; anything left was unacked when the contender closed (redelivered later).
   const left = await admin.count(queue)
   if (left !== 0) {
@@ -140,7 +140,8 @@ async function runOnce(name, { url, admin, queue, n, prefetch, isolated }) {
   return { ms, left }
 }
 
-async function runInProcess(name, { url, queue, n, prefetch }) {
+/** One timed run in this process: connect, time the workload, close (run-one.js calls it in a fresh one). */
+export async function timedConsumeRun(name, { url, queue, n, prefetch }) {
   const contender = await consumeContenders[name](url, queue, n, prefetch)
   try {
     return { ms: await within(contender.consume(), 300_000, name) }

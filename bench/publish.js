@@ -131,7 +131,7 @@ async function rawAmqplib(url, queue, n, properties) {
 async function runOnce(name, mode, { url, admin, queue, n, concurrency, isolated }) {
   const { ms, preloaded } = isolated
     ? await runIsolated({ workload: 'publish', name, mode, url, queue, n, concurrency })
-    : await runInProcess(name, mode, { url, queue, n, concurrency })
+    : await timedPublishRun(name, mode, { url, queue, n, concurrency })
   const stored = await admin.count(queue)
   await admin.purge(queue)
   const expected = n + preloaded
@@ -139,7 +139,8 @@ async function runOnce(name, mode, { url, admin, queue, n, concurrency, isolated
   return ms
 }
 
-async function runInProcess(name, mode, { url, queue, n, concurrency }) {
+/** One timed run in this process: connect, time the workload, close (run-one.js calls it in a fresh one). */
+export async function timedPublishRun(name, mode, { url, queue, n, concurrency }) {
   const contender = await publishContenders[name](url, queue, n)
   try {
     const started = performance.now()
