@@ -1,3 +1,4 @@
+import { assertTopology } from '@fastify-amqp/connection'
 import { connect } from 'amqplib'
 
 /**
@@ -45,12 +46,7 @@ export async function openAdmin(url) {
   return {
     /** Declares a topology as the connection plugin does; in a cluster, quorum leaders land on this connection's node. */
     declare(topology) {
-      return withChannel(async (ch) => {
-        for (const e of topology.exchanges ?? [])
-          await ch.assertExchange(e.name, e.type, { durable: true, ...e.options })
-        for (const q of topology.queues ?? []) await ch.assertQueue(q.name, { durable: true, ...q.options })
-        for (const b of topology.bindings ?? []) await ch.bindQueue(b.queue, b.exchange, b.routingKey ?? '')
-      })
+      return withChannel((ch) => assertTopology(ch, topology))
     },
     /** Publishes raw bytes with confirms; resolves once the broker has them all. */
     publishRaw(exchange, routingKey, messages) {

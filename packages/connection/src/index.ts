@@ -58,4 +58,10 @@ export {
 } from './managed-connection.js'
 export type { AmqpConnectionOptions, ReconnectOptions } from './options.js'
 export { redactUrl } from './redact.js'
-export type { BindingDeclaration, ExchangeDeclaration, QueueDeclaration, Topology } from './topology.js'
+export {
+  assertTopology,
+  type BindingDeclaration,
+  type ExchangeDeclaration,
+  type QueueDeclaration,
+  type Topology,
+} from './topology.js'

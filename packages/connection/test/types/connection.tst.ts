@@ -1,7 +1,13 @@
 import type { Channel, ConfirmChannel } from 'amqplib'
 import Fastify from 'fastify'
 import { describe, expect, test } from 'tstyche'
-import amqp, { type AmqpClient, type AmqpHealth, type ConnectionStatus, type ManagedChannel } from '../../src/index.js'
+import amqp, {
+  type AmqpClient,
+  type AmqpHealth,
+  assertTopology,
+  type ConnectionStatus,
+  type ManagedChannel,
+} from '../../src/index.js'
 
 const app = Fastify()
 
@@ -29,6 +35,13 @@ describe('app.amqp', () => {
       expect(info.role).type.toBe<'publish' | 'consume'>()
     })
     expect(app.amqp.on).type.not.toBeCallableWith('nonsense', () => {})
+  })
+})
+
+describe('assertTopology', () => {
+  test('takes a channel and a topology', () => {
+    expect(assertTopology).type.toBeCallableWith({} as Channel, { queues: [{ name: 'q' }] })
+    expect(assertTopology).type.not.toBeCallableWith({} as Channel, { queues: [{ durable: true }] })
   })
 })
 
