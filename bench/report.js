@@ -79,50 +79,35 @@ export function targets(results) {
   const out = []
   // Whether the two min–max ranges of the rounds overlap: then the order of the medians may be noise.
   const overlap = (a, b) => (a.max >= b.min && b.max >= a.min ? 'overlap' : 'apart')
+  /** fastify-amqp against `other`: at least `min` times its median (0.95 for raw amqplib, 1 to be ahead of a peer). */
+  const versus = (target, ours, other, min = 0.95) => {
+    if (!other) return
+    const r = ratio(ours.median, other.median)
+    out.push({
+      target,
+      figure: min === 1 ? `${tx(r)} of it` : tx(r),
+      paired: tx(pairedRatio(ours, other)),
+      ok: r >= min,
+      spread: overlap(ours, other),
+    })
+  }
   const like = (title, byName) => {
     const ours = byName.ours
-    const r = ratio(ours.median, byName[RAW]?.median)
-    out.push({
-      target: `${title}: >= 0.95x raw amqplib`,
-      figure: tx(r),
-      paired: tx(pairedRatio(ours, byName[RAW])),
-      ok: r >= 0.95,
-      spread: overlap(ours, byName[RAW]),
-    })
-    const mandatory = byName['amqplib-mandatory']
-    if (mandatory) {
-      // Raw amqplib with the one property that is a delivery guarantee (an unroutable message comes back).
-      const r2 = ratio(ours.median, mandatory.median)
-      out.push({
-        target: `${title}: >= 0.95x raw amqplib with mandatory (no silent drop, as fastify-amqp)`,
-        figure: tx(r2),
-        paired: tx(pairedRatio(ours, mandatory)),
-        ok: r2 >= 0.95,
-        spread: overlap(ours, mandatory),
-      })
-    }
-    const same = byName['amqplib-same-properties']
-    if (same) {
-      // Not an issue target: the library's own cost, with the broker's cost of our properties on both sides.
-      const own = ratio(ours.median, same.median)
-      out.push({
-        target: `${title}: >= 0.95x raw amqplib sending our properties (the library's own cost)`,
-        figure: tx(own),
-        paired: tx(pairedRatio(ours, same)),
-        ok: own >= 0.95,
-        spread: overlap(ours, same),
-      })
-    }
+    versus(`${title}: >= 0.95x raw amqplib`, ours, byName[RAW])
+    // Raw amqplib with the one property that is a delivery guarantee (an unroutable message comes back).
+    versus(
+      `${title}: >= 0.95x raw amqplib with mandatory (no silent drop, as fastify-amqp)`,
+      ours,
+      byName['amqplib-mandatory']
+    )
+    // The library's own cost, with the broker's cost of our properties on both sides.
+    versus(
+      `${title}: >= 0.95x raw amqplib sending our properties (the library's own cost)`,
+      ours,
+      byName['amqplib-same-properties']
+    )
     for (const peer of ['amqp-connection-manager', 'rabbitmq-client', 'rabbitmq-client-same-properties']) {
-      if (!byName[peer]) continue
-      const lead = ratio(ours.median, byName[peer].median)
-      out.push({
-        target: `${title}: ahead of ${label(peer)}`,
-        figure: `${tx(lead)} of it`,
-        paired: tx(pairedRatio(ours, byName[peer])),
-        ok: lead >= 1,
-        spread: overlap(ours, byName[peer]),
-      })
+      versus(`${title}: ahead of ${label(peer)}`, ours, byName[peer], 1)
     }
   }
   if (results.publish) {
@@ -134,30 +119,15 @@ export function targets(results) {
       like(`consume prefetch ${prefetch}`, byName)
   }
   if (results.http) {
-    const { ours, amqplib } = results.http.modes
-    const r = ratio(ours.median, amqplib.median)
-    out.push({
-      target: 'reply.publish route: >= 0.95x hand-written amqplib route',
-      figure: tx(r),
-      paired: tx(pairedRatio(ours, amqplib)),
-      ok: r >= 0.95,
-      spread: overlap(ours, amqplib),
-    })
-    for (const [mode, what] of [
-      ['amqplib-mandatory', 'with mandatory (no silent drop, as reply.publish)'],
-      ['amqplib-same-properties', "sending reply.publish's properties (the library's own cost)"],
-    ]) {
-      const other = results.http.modes[mode]
-      if (!other) continue
-      const r2 = ratio(ours.median, other.median)
-      out.push({
-        target: `reply.publish route: >= 0.95x hand-written amqplib route ${what}`,
-        figure: tx(r2),
-        paired: tx(pairedRatio(ours, other)),
-        ok: r2 >= 0.95,
-        spread: overlap(ours, other),
-      })
-    }
+    const modes = results.http.modes
+    const route = 'reply.publish route: >= 0.95x hand-written amqplib route'
+    versus(route, modes.ours, modes.amqplib)
+    versus(`${route} with mandatory (no silent drop, as reply.publish)`, modes.ours, modes['amqplib-mandatory'])
+    versus(
+      `${route} sending reply.publish's properties (the library's own cost)`,
+      modes.ours,
+      modes['amqplib-same-properties']
+    )
   }
   if (results.reconnect?.consuming) {
     const m = results.reconnect.consuming.contenders.ours.median
