@@ -10,6 +10,7 @@ import Fastify from 'fastify'
 import { Connection } from 'rabbitmq-client'
 import { runIsolated } from './lib/isolated.js'
 import { append, child, log, rotate, summarize, within } from './lib/rounds.js'
+import { startMeter } from './lib/work.js'
 
 // fastify-amqp and rabbitmq-client hand the handler a parsed JSON body; with amqplib and
 // amqp-connection-manager the consumer of a JSON message parses it itself.
@@ -126,25 +127,30 @@ export const consumeContenders = {
   },
 }
 
-async function runOnce(name, { url, admin, queue, n, prefetch, isolated }) {
+/** Fills the queue, consumes it (in a fresh process unless --in-process), then checks it is empty. */
+export async function consumeOnce(name, { url, admin, queue, n, prefetch, isolated, countWork = false }) {
   await admin.fill(queue, n)
-  const { ms } = isolated
-    ? await runIsolated({ workload: 'consume', name, url, queue, n, prefetch })
-    : await timedConsumeRun(name, { url, queue, n, prefetch })
+  const spec = { url, queue, n, prefetch, countWork }
+  const { ms, work } = isolated
+    ? await runIsolated({ workload: 'consume', name, ...spec })
+    : await timedConsumeRun(name, spec)
   // Acked before close means gone; anything left was unacked when the contender closed (redelivered later).
   const left = await admin.count(queue)
   if (left !== 0) {
     log(`consume ${name} prefetch ${prefetch}: WARNING ${left} messages left in the queue after close`)
     await admin.purge(queue)
   }
-  return { ms, left }
+  return { ms, left, work }
 }
 
 /** One timed run in this process: connect, time the workload, close (run-one.js calls it in a fresh one). */
-export async function timedConsumeRun(name, { url, queue, n, prefetch }) {
+/** countWork: also count the broker's and this process's work per message (lib/work.js). */
+export async function timedConsumeRun(name, { url, queue, n, prefetch, countWork = false }) {
   const contender = await consumeContenders[name](url, queue, n, prefetch)
   try {
-    return { ms: await within(contender.consume(), 300_000, name) }
+    const meter = countWork ? await startMeter(url) : undefined
+    const ms = await within(contender.consume(), 300_000, name)
+    return { ms, work: await meter?.stop(n) }
   } finally {
     await contender.close()
   }
@@ -159,11 +165,11 @@ export async function consumeBench({ url, admin, profile }) {
   try {
     log(`consume: warm-up (${profile.warmupMessages} messages each, untimed)`)
     for (const name of names)
-      await runOnce(name, { url, admin, queue, n: profile.warmupMessages, prefetch: 100, isolated })
+      await consumeOnce(name, { url, admin, queue, n: profile.warmupMessages, prefetch: 100, isolated })
     for (let round = 0; round < profile.rounds; round++) {
       for (const prefetch of profile.prefetches) {
         for (const name of rotate(names, round)) {
-          const { ms, left } = await runOnce(name, { url, admin, queue, n, prefetch, isolated })
+          const { ms, left } = await consumeOnce(name, { url, admin, queue, n, prefetch, isolated })
           if (left > 0) append(child(results, 'leftAfterClose'), name, left)
           const rate = (n / ms) * 1000
           append(child(results.byPrefetch, prefetch), name, rate)

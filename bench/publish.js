@@ -11,6 +11,7 @@ import { Connection } from 'rabbitmq-client'
 import { runIsolated } from './lib/isolated.js'
 import { BODY, ourPropertiesFactory, RAW_PROPERTIES } from './lib/payload.js'
 import { append, log, rotate, summarize, within } from './lib/rounds.js'
+import { startMeter } from './lib/work.js'
 
 /** Runs `publishOne` n times from `concurrency` loops, each awaiting its own confirm. */
 async function awaiters(n, concurrency, publishOne) {
@@ -128,24 +129,29 @@ async function rawAmqplib(url, queue, n, properties) {
   }
 }
 
-async function runOnce(name, mode, { url, admin, queue, n, concurrency, isolated }) {
-  const { ms, preloaded } = isolated
-    ? await runIsolated({ workload: 'publish', name, mode, url, queue, n, concurrency })
-    : await timedPublishRun(name, mode, { url, queue, n, concurrency })
+/** One run (in a fresh process unless --in-process), then the queue must hold exactly what was sent. */
+export async function publishOnce(name, mode, { url, admin, queue, n, concurrency, isolated, countWork = false }) {
+  const spec = { url, queue, n, concurrency, countWork }
+  const result = isolated
+    ? await runIsolated({ workload: 'publish', name, mode, ...spec })
+    : await timedPublishRun(name, mode, spec)
   const stored = await admin.count(queue)
   await admin.purge(queue)
-  const expected = n + preloaded
+  const expected = n + result.preloaded
   if (stored !== expected) throw new Error(`${name} ${mode}: ${stored} messages in the queue, expected ${expected}`)
-  return ms
+  return result
 }
 
 /** One timed run in this process: connect, time the workload, close (run-one.js calls it in a fresh one). */
-export async function timedPublishRun(name, mode, { url, queue, n, concurrency }) {
+/** countWork: also count the broker's and this process's work per message (lib/work.js), outside the clock. */
+export async function timedPublishRun(name, mode, { url, queue, n, concurrency, countWork = false }) {
   const contender = await publishContenders[name](url, queue, n)
   try {
+    const meter = countWork ? await startMeter(url) : undefined
     const started = performance.now()
     await within(mode === 'pipelined' ? contender.pipelined() : contender.awaiters(concurrency), 300_000, name)
-    return { ms: performance.now() - started, preloaded: contender.preloaded ?? 0 }
+    const ms = performance.now() - started
+    return { ms, preloaded: contender.preloaded ?? 0, work: await meter?.stop(n) }
   } finally {
     await contender.close()
   }
@@ -161,12 +167,12 @@ export async function publishBench({ url, admin, profile }) {
   try {
     log(`publish: warm-up (${profile.warmupMessages} messages each, untimed)`)
     for (const name of names) {
-      await runOnce(name, 'pipelined', { url, admin, queue, n: profile.warmupMessages, concurrency, isolated })
+      await publishOnce(name, 'pipelined', { url, admin, queue, n: profile.warmupMessages, concurrency, isolated })
     }
     for (let round = 0; round < profile.rounds; round++) {
       for (const mode of ['pipelined', 'awaiters']) {
         for (const name of rotate(names, round)) {
-          const ms = await runOnce(name, mode, { url, admin, queue, n, concurrency, isolated })
+          const { ms } = await publishOnce(name, mode, { url, admin, queue, n, concurrency, isolated })
           const rate = (n / ms) * 1000
           append(results[mode], name, rate)
           log(`publish ${mode} round ${round + 1}/${profile.rounds} ${name}: ${rate.toFixed(0)} msg/s`)

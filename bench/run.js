@@ -1,6 +1,6 @@
 // `pnpm bench` (quick) / `pnpm bench -- --full`: every workload against the shared broker, contenders
 // alternating round-robin; writes bench/results/<time>.json and docs/BENCHMARKS.md, prints a summary.
-// Options: --only=publish,http,consume,reconnect,memory  --rounds=N
+// Options: --only=publish,http,consume,work,reconnect,memory  --rounds=N
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { consumeBench } from './consume.js'
@@ -13,6 +13,7 @@ import { publishBench } from './publish.js'
 import { reconnectBench } from './reconnect.js'
 import { reconnectConsumeBench } from './reconnect-consume.js'
 import { renderMarkdown, renderSummary } from './report.js'
+import { workBench } from './work.js'
 
 const { profile, only } = parseArgs(process.argv.slice(2))
 
@@ -58,6 +59,7 @@ try {
   if (only.includes('publish')) results.publish = await publishBench({ url: AMQP_URL, admin, profile })
   if (only.includes('http')) results.http = await httpBench({ url: AMQP_URL, admin, profile })
   if (only.includes('consume')) results.consume = await consumeBench({ url: AMQP_URL, admin, profile })
+  if (only.includes('work')) results.work = await workBench({ url: AMQP_URL, admin, profile })
   if (only.includes('reconnect')) {
     results.reconnect = {
       consuming: await reconnectConsumeBench({ url: AMQP_URL, admin, profile }),

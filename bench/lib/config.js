@@ -13,6 +13,8 @@ const PROFILES = {
     reconnectCuts: 3,
     memoryPublishes: 100_000,
     warmupMessages: 1_000,
+    workMessages: 5_000,
+    workRounds: 1,
   },
   full: {
     rounds: 7,
@@ -25,10 +27,12 @@ const PROFILES = {
     reconnectCuts: 10,
     memoryPublishes: 100_000,
     warmupMessages: 5_000,
+    workMessages: 20_000,
+    workRounds: 3,
   },
 }
 
-export const WORKLOADS = ['publish', 'http', 'consume', 'reconnect', 'memory']
+export const WORKLOADS = ['publish', 'http', 'consume', 'work', 'reconnect', 'memory']
 
 /** `node run.js [--full] [--only=publish,consume] [--rounds=N] [--in-process]`; a bare `--` (from `pnpm bench -- --full`) is ignored. */
 export function parseArgs(argv) {

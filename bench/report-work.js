@@ -1,0 +1,58 @@
+// The "Work per message" section of docs/BENCHMARKS.md and its summary lines (results.work, bench/work.js).
+import { fmt, label, RAW, ratio, table, x } from './report-format.js'
+
+function rows(side) {
+  const base = side[RAW]
+  return Object.entries(side).map(([name, w]) => [
+    label(name),
+    fmt(w.brokerReductions.median),
+    x(ratio(w.brokerReductions.median, base?.brokerReductions.median)),
+    fmt(w.channelReductions.median),
+    fmt(w.clientMicros.median, 1),
+    x(ratio(w.clientMicros.median, base?.clientMicros.median)),
+  ])
+}
+
+const HEADER = [
+  'library',
+  'broker reductions / msg',
+  'vs raw amqplib',
+  'in channel processes',
+  'client CPU µs / msg',
+  'vs raw amqplib',
+]
+
+export function renderWork(work) {
+  if (work.skipped) return `## Work per message\n\nNot measured in this run: ${work.skipped}.\n`
+  return `## Work per message
+
+The publish (pipelined) and consume (prefetch ${work.prefetch}) workloads again, ${work.messages.toLocaleString('en-US')} messages
+per run, each run in a fresh process, median of ${work.rounds} round${work.rounds === 1 ? '' : 's'}, **counted instead of timed** (lower is better,
+and the ratios here are work, so 1.05x means 5% *more* work than raw amqplib). *Broker reductions*: the work the
+RabbitMQ node did per message, in Erlang reductions (the VM's unit of work: like an instruction count, the same
+messages cost the same count however busy the machine is), read with \`rabbitmqctl eval\` before and after the run;
+*in channel processes*: the part done by the AMQP channel processes, where each publish is decoded and routed.
+*Client CPU*: the contender's process, user + system, from the first message to the last confirm (or handler call),
+JIT warm-up included. These tell apart differences of a few percent that the timed rounds cannot.
+
+### Publish with confirms, pipelined
+
+${table(HEADER, rows(work.publish))}
+
+### Consume with ack, prefetch ${work.prefetch}
+
+${table(HEADER, rows(work.consume))}
+`
+}
+
+export function workSummary(work) {
+  if (work.skipped) return [`  work per message: skipped (${work.skipped})`]
+  const line = (title, side) =>
+    `  ${title}: ${Object.entries(side)
+      .map(
+        ([name, w]) =>
+          `${label(name)} broker ${fmt(w.brokerReductions.median)} red., client ${fmt(w.clientMicros.median, 1)} µs`
+      )
+      .join(', ')}`
+  return [line('work/msg publish', work.publish), line(`work/msg consume prefetch ${work.prefetch}`, work.consume)]
+}
