@@ -16,11 +16,10 @@ export const BODY_BYTES = Buffer.byteLength(JSON.stringify(BODY))
 export const RAW_PROPERTIES = Object.freeze({ persistent: true, contentType: 'application/json' })
 
 /**
- * What raw users would send to match fastify-amqp's properties: mandatory, a timestamp and a unique
- * 22-character messageId, drawn (as fastify-amqp does) from a pool of random bytes refilled every
- * 256 ids: a randomFillSync per message would charge the raw contenders a cost ours does not pay.
+ * Unique 22-character messageIds, drawn (as fastify-amqp does) from a pool of random bytes refilled
+ * every 256 ids: a randomFillSync per message would charge the raw contenders a cost ours does not pay.
  */
-export function ourPropertiesFactory(base) {
+export function messageIds() {
   const pool = Buffer.allocUnsafe(16 * 256)
   let offset = pool.length
   return () => {
@@ -29,11 +28,12 @@ export function ourPropertiesFactory(base) {
       offset = 0
     }
     offset += 16
-    return {
-      ...base,
-      mandatory: true,
-      messageId: pool.toString('base64url', offset - 16, offset),
-      timestamp: Math.floor(Date.now() / 1000),
-    }
+    return pool.toString('base64url', offset - 16, offset)
   }
+}
+
+/** What raw users would send to match fastify-amqp's properties: mandatory, a timestamp and a unique messageId. */
+export function ourPropertiesFactory(base) {
+  const nextId = messageIds()
+  return () => ({ ...base, mandatory: true, messageId: nextId(), timestamp: Math.floor(Date.now() / 1000) })
 }
