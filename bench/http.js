@@ -5,7 +5,7 @@ import { once } from 'node:events'
 import autocannon from 'autocannon'
 import { BODY } from './lib/payload.js'
 import { append, log, rotate, summarize, within } from './lib/rounds.js'
-import { brokerReductionsOrNull } from './lib/work.js'
+import { brokerCountersOrNull } from './lib/work.js'
 
 export const httpModes = ['ours', 'amqplib', 'amqplib-mandatory', 'amqplib-same-properties', 'ceiling']
 
@@ -13,7 +13,7 @@ async function runOnce(mode, { url, admin, queue, seconds, connections }) {
   const child = fork(new URL('./http-server.js', import.meta.url), [mode, url, queue], { stdio: 'inherit' })
   try {
     const [{ port }] = await within(once(child, 'message'), 30_000, `http server ${mode}`)
-    const before = await brokerReductionsOrNull(url)
+    const before = await brokerCountersOrNull(url)
     const result = await autocannon({
       url: `http://127.0.0.1:${port}/x`,
       method: 'POST',
@@ -22,7 +22,7 @@ async function runOnce(mode, { url, admin, queue, seconds, connections }) {
       connections,
       duration: seconds,
     })
-    const brokerReductions = perRequest(before, await brokerReductionsOrNull(url), result.requests.total)
+    const brokerReductions = perRequest(before, await brokerCountersOrNull(url), result.requests.total)
     const stored = mode === 'ceiling' ? null : await admin.count(queue)
     return {
       brokerReductions,

@@ -8,6 +8,7 @@ function rows(side) {
     fmt(w.brokerReductions.median),
     x(ratio(w.brokerReductions.median, base?.brokerReductions.median)),
     fmt(w.channelReductions.median),
+    fmt(w.brokerMicros?.median, 1),
     fmt(w.clientMicros.median, 1),
     x(ratio(w.clientMicros.median, base?.clientMicros.median)),
   ])
@@ -18,6 +19,7 @@ const HEADER = [
   'broker reductions / msg',
   'vs raw amqplib',
   'in channel processes',
+  'broker CPU µs / msg',
   'client CPU µs / msg',
   'vs raw amqplib',
 ]
@@ -32,8 +34,10 @@ and the ratios here are work, so 1.05x means 5% *more* work than raw amqplib). *
 RabbitMQ node did per message, in Erlang reductions (the VM's unit of work: like an instruction count, the same
 messages cost the same count however busy the machine is), read with \`rabbitmqctl eval\` before and after the run;
 *in channel processes*: the part done by the AMQP channel processes, where each publish is decoded and routed.
-*Client CPU*: the contender's process, user + system, from the first message to the last confirm (or handler call),
-JIT warm-up included. These tell apart differences of a few percent that the timed rounds cannot.
+Reductions leave some costs out (messages between Erlang processes, large binaries), so the broker's CPU time
+(user + system of its OS process, from /proc) is shown too: it has everything, the node's idle work included, and
+varies more. *Client CPU*: the contender's process, user + system, from the first message to the last confirm (or
+handler call), JIT warm-up included. Reductions tell apart differences of a few percent that the timed rounds cannot.
 
 ### Publish with confirms, pipelined
 
@@ -51,7 +55,7 @@ export function workSummary(work) {
     `  ${title}: ${Object.entries(side)
       .map(
         ([name, w]) =>
-          `${label(name)} broker ${fmt(w.brokerReductions.median)} red., client ${fmt(w.clientMicros.median, 1)} µs`
+          `${label(name)} broker ${fmt(w.brokerReductions.median)} red. ${fmt(w.brokerMicros?.median, 1)} µs, client ${fmt(w.clientMicros.median, 1)} µs`
       )
       .join(', ')}`
   return [line('work/msg publish', work.publish), line(`work/msg consume prefetch ${work.prefetch}`, work.consume)]

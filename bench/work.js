@@ -4,15 +4,15 @@
 // does, so they tell a few percent apart where the timed rounds cannot.
 import { consumeContenders, consumeOnce } from './consume.js'
 import { append, child, log, rotate, summarize } from './lib/rounds.js'
-import { brokerReductions } from './lib/work.js'
+import { brokerCounters } from './lib/work.js'
 import { publishContenders, publishOnce } from './publish.js'
 
 const PREFETCH = 100
-const MEASURES = ['brokerReductions', 'channelReductions', 'clientMicros']
+const MEASURES = ['brokerReductions', 'channelReductions', 'brokerMicros', 'clientMicros']
 
 export async function workBench({ url, admin, profile }) {
   try {
-    await brokerReductions(url)
+    await brokerCounters(url)
   } catch (err) {
     log(`work: skipped, rabbitmqctl cannot read the broker's counters (${err.message.split('\n')[0]})`)
     return {
@@ -59,5 +59,5 @@ function record(side, name, work) {
 }
 
 function describe(work) {
-  return `broker ${work.brokerReductions.toFixed(0)} reductions/msg (channel ${work.channelReductions.toFixed(0)}), client ${work.clientMicros.toFixed(1)} µs/msg`
+  return `broker ${work.brokerReductions.toFixed(0)} reductions/msg (channel ${work.channelReductions.toFixed(0)}), ${work.brokerMicros.toFixed(1)} µs/msg, client ${work.clientMicros.toFixed(1)} µs/msg`
 }

@@ -1,43 +1,64 @@
 // Work per message, counted rather than timed: the broker's in Erlang reductions (the VM's unit of
 // work, as instructions are a CPU's: the same messages cost the same count whatever else the machine
-// is doing) and the client's in CPU time. Read through `rabbitmqctl eval`, so only for a broker on
-// this machine that rabbitmqctl can reach; it reads counters and changes nothing.
+// is doing) and in CPU time, the client's in CPU time. Reductions are exact but leave out some costs
+// (message passing between processes, large binaries); CPU time has them all but varies more. Read
+// through `rabbitmqctl eval` and /proc, so only for a broker on this machine that rabbitmqctl
+// reaches; it reads counters and changes nothing.
 import { execFile } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
 import { promisify } from 'node:util'
 
 const run = promisify(execFile)
 const RABBITMQCTL = process.env.RABBITMQCTL ?? 'rabbitmqctl'
 
-// Every reduction the node did, and those of its AMQP 0-9-1 channel processes (where a publish is
-// decoded and routed, and where `mandatory` costs its extra message).
+// Every reduction the node did, those of its AMQP 0-9-1 channel processes (where a publish is decoded
+// and routed, and where `mandatory` costs its extra message), and the node's OS process id.
 const EXPRESSION = [
   '{Total, _} = erlang:statistics(exact_reductions),',
   'Channels = lists:sum([R || P <- rabbit_channel:list(), {reductions, R} <- [erlang:process_info(P, reductions)]]),',
-  'io:format("~b ~b~n", [Total, Channels]).',
+  'io:format("~b ~b ~s~n", [Total, Channels, os:getpid()]).',
 ].join(' ')
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]'])
 
-/** { total, channels }: the counters of the broker at url, now. Rejects unless it is on this machine and rabbitmqctl reaches it. */
-export async function brokerReductions(url) {
+/**
+ * { total, channels, cpuMicros }: the broker's reduction counters and the CPU time (user + system) its
+ * OS process has used, now. Rejects unless it is on this machine and rabbitmqctl reaches it.
+ */
+export async function brokerCounters(url) {
   // rabbitmqctl talks to the local node: for a broker elsewhere it would count the wrong one.
   if (!LOOPBACK.has(new URL(url).hostname)) throw new Error(`the broker at ${new URL(url).host} is not on this machine`)
   const { stdout } = await run(RABBITMQCTL, ['eval', EXPRESSION], { timeout: 30_000 })
-  const [total, channels] = stdout.trim().split('\n')[0].split(' ').map(Number)
-  if (!Number.isFinite(total) || !Number.isFinite(channels)) throw new Error(`unexpected rabbitmqctl output: ${stdout}`)
-  return { total, channels }
+  const [total, channels, pid] = stdout.trim().split('\n')[0].split(' ').map(Number)
+  if (![total, channels, pid].every(Number.isFinite)) throw new Error(`unexpected rabbitmqctl output: ${stdout}`)
+  return { total, channels, cpuMicros: await processCpuMicros(pid) }
+}
+
+let ticksPerSecond
+/** CPU time (user + system, every thread) a process has used, in µs, from /proc; NaN where unreadable. */
+async function processCpuMicros(pid) {
+  try {
+    ticksPerSecond ??= Number((await run('getconf', ['CLK_TCK'])).stdout.trim())
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
+    // The fields after the command name (which may hold spaces) start at field 3; utime is 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return ((Number(fields[11]) + Number(fields[12])) / ticksPerSecond) * 1e6
+  } catch {
+    return Number.NaN
+  }
 }
 
 /** Starts counting; stop(n) gives the work per message of what ran in between. */
 export async function startMeter(url) {
-  const broker = await brokerReductions(url)
+  const broker = await brokerCounters(url)
   const cpu = process.cpuUsage()
   return {
     async stop(n) {
       const used = process.cpuUsage(cpu)
-      const after = await brokerReductions(url)
+      const after = await brokerCounters(url)
       return {
         brokerReductions: (after.total - broker.total) / n,
+        brokerMicros: (after.cpuMicros - broker.cpuMicros) / n,
         channelReductions: (after.channels - broker.channels) / n,
         clientMicros: (used.user + used.system) / n,
       }
@@ -45,7 +66,7 @@ export async function startMeter(url) {
   }
 }
 
-/** brokerReductions(), or null when rabbitmqctl cannot reach the broker (the count is then left out). */
-export async function brokerReductionsOrNull(url) {
-  return brokerReductions(url).catch(() => null)
+/** brokerCounters(), or null when rabbitmqctl cannot reach the broker (the counts are then left out). */
+export async function brokerCountersOrNull(url) {
+  return brokerCounters(url).catch(() => null)
 }
