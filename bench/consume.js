@@ -143,8 +143,10 @@ export async function consumeOnce(name, { url, admin, queue, n, prefetch, isolat
   return { ms, left, work }
 }
 
-/** One timed run in this process: connect, time the workload, close (run-one.js calls it in a fresh one). */
-/** countWork: also count the broker's and this process's work per message (lib/work.js). */
+/**
+ * One timed run in this process: connect, time the workload, close (run-one.js calls it in a fresh one).
+ * countWork: also count the broker's and this process's work per message (lib/work.js).
+ */
 export async function timedConsumeRun(name, { url, queue, n, prefetch, countWork = false }) {
   const contender = await consumeContenders[name](url, queue, n, prefetch)
   try {

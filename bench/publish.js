@@ -142,8 +142,10 @@ export async function publishOnce(name, mode, { url, admin, queue, n, concurrenc
   return result
 }
 
-/** One timed run in this process: connect, time the workload, close (run-one.js calls it in a fresh one). */
-/** countWork: also count the broker's and this process's work per message (lib/work.js), outside the clock. */
+/**
+ * One timed run in this process: connect, time the workload, close (run-one.js calls it in a fresh one).
+ * countWork: also count the broker's and this process's work per message (lib/work.js), outside the clock.
+ */
 export async function timedPublishRun(name, mode, { url, queue, n, concurrency, countWork = false }) {
   const contender = await publishContenders[name](url, queue, n)
   try {

@@ -189,8 +189,9 @@ ${table(
 - **HTTP to broker**: autocannon (${results.http?.connections} connections, ${results.http?.seconds} s, \`POST\` of the 1 KiB body) in the
   bench process against a Fastify server in a child process: \`reply.publish(...)\` then 202; the same route
   publishing by hand on a raw amqplib ConfirmChannel and awaiting the confirm (plain; with \`mandatory\`; with every
-  property \`reply.publish\` sets: \`mandatory\`, \`messageId\`, timestamp, the request id as \`correlationId\`); a route
-  that does not publish (the ceiling).
+  property \`reply.publish\` sets: \`mandatory\`, \`messageId\`, timestamp, the request id as \`correlationId\`, built as
+  one object literal per request, as a careful hand-written route would); a route that does not publish (the ceiling).
+  Before and after each run the broker's reduction counter is read (*Work per message*), for its work per request.
 - **Consume with ack**: the queue is filled with ${fmt(results.consume?.messages)} messages (raw confirm channel, untimed), then
   one contender consumes them all with a no-op handler; timed from the call that starts consuming to the last
   handler call. Every contender parses the JSON body (fastify-amqp and rabbitmq-client do it for the handler; for
@@ -368,7 +369,10 @@ ${chart(
   nothing, a 45-character one 10-20% of the throughput, with p99 latency from ~28 ms to ~44 ms, whatever the body
   size (900 B to 3 KB). A UUID \`messageId\` plus a timestamp was enough to cross the line, which is most of why
   the \`reply.publish\` route ran at 0.69-0.75x of the hand-written one. fastify-amqp's defaults now stay under it
-  (22-character ids; the request id in \`correlationId\` rather than in a header too).
+  (22-character ids; the request id in \`correlationId\` rather than in a header too). Counted later in reductions
+  (the *Work per message* method, 20,000 pipelined, five rounds), a 36-, 45- and 80-character \`type\` cost the
+  broker the same (1,095-1,099 per message) while its CPU time per message rose (medians 78, 83, 91 µs, each
+  with a spread of about 15%): what the line costs is outside the Erlang code's reductions (binary handling, likely).
 - **Acks are coalesced** by the consumer: the acks made in one turn of the event loop go out as one \`multiple\` ack for
   the settled run at the head (single acks behind a slow handler, so it does not hold the prefetch window). That is
   why fastify-amqp consumes faster than raw amqplib acking each message.
@@ -385,19 +389,23 @@ ${chart(
   until its confirm, to send it again after a channel loss, where raw amqplib forgets it once written; in a CPU
   profile of 50,000 pipelined publishes that shows as more garbage-collection time. The broker, not the client, sets
   the pace (here it uses about one core while the client uses under half of one), so in a fresh process it does not
-  show in throughput; in a process whose heap holds other work it does (see *Fresh process per run*).
+  show in throughput; in a process whose heap holds other work it does (see *Fresh process per run*). Counted
+  (*Work per message*), fastify-amqp costs the broker the same reductions per message as raw amqplib sending the
+  same properties; its own CPU per message is higher (it holds each message until its confirm), and where broker and
+  client together fill both cores, as on a slow day here, that is what a pipelined bulk load pays.
 - **What our properties cost the broker.** fastify-amqp sends \`mandatory\` (so an unroutable message is an error, not a
-  silent drop), a \`messageId\` (so a re-send is recognisable) and a timestamp. Measured apart with raw amqplib
-  (50,000 pipelined, each run in a fresh process, twelve interleaved rounds, ids from a random pool): \`mandatory\`
-  alone 0.95x of plain raw amqplib, \`messageId\` + timestamp 0.99x, all three 0.95x. The counts in *Work per
-  message* show where: on RabbitMQ 3.10.8 a classic queue answers every \`mandatory\` message it accepts with a
+  silent drop), a \`messageId\` (so a re-send is recognisable) and a timestamp. Timed apart with raw amqplib (50,000
+  pipelined, each run in a fresh process, twelve interleaved rounds): \`mandatory\` alone 0.95x of plain raw amqplib,
+  \`messageId\` + timestamp 0.99x, all three 0.95x. *Work per message* shows where (compare *amqplib (raw)* with
+  *amqplib (raw, mandatory)*): on RabbitMQ 3.10.8 a classic queue answers every \`mandatory\` message it takes with a
   \`mandatory_received\` message to the publishing channel's process, which ignores it (a leftover of 3.7's
-  tracking, kept for mixed-version clusters, per RabbitMQ's own source comment). That is about 45 more reductions
-  per message in the channel process (about 12% more there, 4% more for the whole node), while \`messageId\` and
-  timestamp cost about none. A quorum queue sends no such message: there, counted the same way (10,000 messages, three rounds),
-  \`mandatory\` added under 1% to the node's work. It is kept by default: dropping it would trade those percent for silent loss (a publish that may be
-  dropped can pass \`{ mandatory: false }\`). That is why the targets also compare with raw amqplib sending
-  \`mandatory\`: raw amqplib used by someone who cannot afford a silent drop, which is who this library is for.
+  bookkeeping, kept for mixed-version clusters, as RabbitMQ's own source says). That is about 45 more reductions per
+  message in the channel process (12% more there, 4-5% for the whole node, the same on the HTTP route), and more in
+  CPU time, which also pays for passing the message; \`messageId\` and timestamp cost the broker about nothing. A
+  quorum queue sends no such message: counted the same way (10,000 messages, three rounds), \`mandatory\` added under
+  1% to the node's reductions there. It is kept by default: dropping it would trade those percent for silent loss (a
+  publish that may be dropped can pass \`{ mandatory: false }\`). That is why the targets also compare with raw amqplib
+  sending \`mandatory\`: raw amqplib used by someone who cannot afford a silent drop, who this library is for.
 - **Where a peer publishes faster, and why.** rabbitmq-client has its own AMQP codec and writes each message's frames
   straight to the socket (corked), and by default sends no \`messageId\`, timestamp or \`mandatory\`;
   amqp-connection-manager and raw amqplib send none either. Sending our properties, rabbitmq-client is the
