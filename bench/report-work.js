@@ -17,11 +17,11 @@ function rows(side) {
 const HEADER = [
   'library',
   'broker reductions / msg',
-  'vs raw amqplib',
+  'reductions vs raw amqplib',
   'in channel processes',
   'broker CPU µs / msg',
   'client CPU µs / msg',
-  'vs raw amqplib',
+  'client CPU vs raw amqplib',
 ]
 
 export function renderWork(work) {
@@ -34,7 +34,7 @@ and the ratios here are work, so 1.05x means 5% *more* work than raw amqplib). *
 RabbitMQ node did per message, in Erlang reductions (the VM's unit of work: like an instruction count, the same
 messages cost the same count however busy the machine is), read with \`rabbitmqctl eval\` before and after the run;
 *in channel processes*: the part done by the AMQP channel processes, where each publish is decoded and routed.
-Reductions leave some costs out (messages between Erlang processes, large binaries), so the broker's CPU time
+Reductions count the Erlang code's work, not all of the VM's (scheduling, memory, socket I/O), so the broker's CPU time
 (user + system of its OS process, from /proc) is shown too: it has everything, the node's idle work included, and
 varies more. *Client CPU*: the contender's process, user + system, from the first message to the last confirm (or
 handler call), JIT warm-up included. Reductions tell apart differences of a few percent that the timed rounds cannot.

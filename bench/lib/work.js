@@ -1,9 +1,9 @@
 // Work per message, counted rather than timed: the broker's in Erlang reductions (the VM's unit of
 // work, as instructions are a CPU's: the same messages cost the same count whatever else the machine
-// is doing) and in CPU time, the client's in CPU time. Reductions are exact but leave out some costs
-// (message passing between processes, large binaries); CPU time has them all but varies more. Read
-// through `rabbitmqctl eval` and /proc, so only for a broker on this machine that rabbitmqctl
-// reaches; it reads counters and changes nothing.
+// is doing) and in CPU time, the client's in CPU time. Reductions are exact but count only the
+// Erlang code's work, not all of the VM's (scheduling, memory, socket I/O); CPU time has it all but
+// varies more. Read through `rabbitmqctl eval` and /proc, so only for a broker on this machine that
+// rabbitmqctl reaches; it reads counters and changes nothing.
 import { execFile } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { promisify } from 'node:util'
