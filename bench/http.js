@@ -51,6 +51,12 @@ function perRequest(before, after, requests) {
   return before && after ? (after.total - before.total) / requests : null
 }
 
+/** The median of the runs whose broker work was counted; null when none was. */
+function countedMedian(values) {
+  const counted = values.filter((value) => value !== null)
+  return counted.length > 0 ? summarize(counted).median : null
+}
+
 export async function httpBench({ url, admin, profile }) {
   const queue = await admin.queue('http')
   const seconds = profile.httpSeconds
@@ -75,10 +81,7 @@ export async function httpBench({ url, admin, profile }) {
     results.modes[mode] = {
       ...summarize(runs[mode].map((run) => run.requestsPerSecond)),
       latencyP99: summarize(runs[mode].map((run) => run.latencyP99)).median,
-      brokerReductions:
-        runs[mode][0].brokerReductions === null
-          ? null
-          : summarize(runs[mode].map((run) => run.brokerReductions)).median,
+      brokerReductions: countedMedian(runs[mode].map((run) => run.brokerReductions)),
       non2xx: runs[mode].reduce((sum, run) => sum + run.non2xx, 0),
       errors: runs[mode].reduce((sum, run) => sum + run.errors, 0),
       runs: runs[mode],
