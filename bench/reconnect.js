@@ -1,10 +1,8 @@
 // Time from a connection cut (fault proxy) to 'connected' again, default options.
 import amqp from '@fastify-amqp/connection'
-import { startFaultProxy } from '@fastify-amqp/test-broker'
+import { startFaultProxy, SHARED_URL as URL } from '@fastify-amqp/test-broker'
 import Fastify from 'fastify'
 import { median, percentile } from './stats.js'
-
-const URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672'
 
 export async function reconnectBench({ cuts = 10 } = {}) {
   const proxy = await startFaultProxy({ port: Number(new globalThis.URL(URL).port || 5672) })

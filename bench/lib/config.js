@@ -1,5 +1,8 @@
 // Profiles and command-line flags. `--full` = the issue's counts; default = quick (under ~5 minutes).
-export const URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672'
+import { SHARED_URL } from '@fastify-amqp/test-broker'
+
+/** The shared broker of this run: 4.x unless FASTIFY_AMQP_BROKER=3.10; AMQP_URL overrides. */
+export const URL = SHARED_URL
 
 const PROFILES = {
   quick: {

@@ -3,7 +3,10 @@ import { setTimeout as sleep } from 'node:timers/promises'
 
 export { sleep }
 
-export const SHARED_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672'
+/** The shared broker of this run (FASTIFY_AMQP_BROKER picks 4.x or 3.10; AMQP_URL overrides). */
+import { SHARED_URL } from '@fastify-amqp/test-broker'
+
+export { SHARED_URL }
 
 export function uniqueName(prefix) {
   return `${prefix}-${randomUUID().slice(0, 8)}`

@@ -17,7 +17,7 @@ t.test('5,000 messages, 3 connection cuts while handlers run: none lost, no stal
   const queue = uniqueName('cuts')
   const total = 5_000
   const broker = await openBroker(t)
-  const proxy = await startFaultProxy({ port: 5672 })
+  const proxy = await startFaultProxy({ port: Number(new URL(SHARED_URL).port) })
   t.teardown(() => proxy.close())
   const handledIds = new Map<string, number>()
   let handledCount = 0

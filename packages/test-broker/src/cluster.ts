@@ -4,12 +4,17 @@ import { listConnectionsWith, quorumLeaderWith } from './cli-queries.js'
 import { logTail } from './log-tail.js'
 import { type BrokerNode, startBroker } from './node.js'
 import { sleep } from './ports.js'
+import type { BrokerRuntime } from './runtime.js'
 
 export interface BrokerClusterOptions {
   /** Number of nodes; default 3, the least that keeps a quorum queue's majority with one node stopped. */
   size?: number
   /** Prefix of the short node names `<name>-1`, `<name>-2`, ...; default `tc-<random>`. */
   name?: string
+  /** Which RabbitMQ to run; default: the one FASTIFY_AMQP_BROKER chooses. 4.x clusters use Khepri, its default. */
+  runtime?: BrokerRuntime
+  /** Extra rabbitmq.conf lines for every node. */
+  config?: readonly string[]
 }
 
 export interface ClusterStatus {
@@ -183,7 +188,13 @@ export async function startCluster(options: BrokerClusterOptions = {}): Promise<
   const cookie = randomBytes(20).toString('hex').toUpperCase()
   const started = await Promise.allSettled(
     Array.from({ length: size }, (_, i) =>
-      startBroker({ name: `${prefix}-${i + 1}`, cookie, startTimeout: NODE_START_TIMEOUT_MS })
+      startBroker({
+        name: `${prefix}-${i + 1}`,
+        cookie,
+        startTimeout: NODE_START_TIMEOUT_MS,
+        runtime: options.runtime,
+        config: options.config,
+      })
     )
   )
   const nodes = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []))

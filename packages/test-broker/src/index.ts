@@ -3,4 +3,16 @@ export { type BrokerCluster, type BrokerClusterOptions, type ClusterStatus, star
 export { type FaultProxy, startFaultProxy } from './fault-proxy.js'
 export { type BrokerNode, type BrokerNodeOptions, startBroker } from './node.js'
 export { freePort } from './ports.js'
-export { closeSharedConnectionsNamed, listSharedConsumers, SHARED_NODE_NAME, sharedRabbitmqctl } from './shared.js'
+export {
+  type BrokerRuntime,
+  brokerRuntime,
+  RABBITMQ4,
+  rootVersion,
+} from './runtime.js'
+export {
+  closeSharedConnectionsNamed,
+  listSharedConsumers,
+  SHARED_NODE_NAME,
+  SHARED_URL,
+  sharedRabbitmqctl,
+} from './shared.js'

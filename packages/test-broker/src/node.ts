@@ -9,7 +9,8 @@ import { epmdNames } from './epmd.js'
 import { logTail } from './log-tail.js'
 import { freePort, isPortOpen, sleep } from './ports.js'
 import { isSameProcessAlive, killGroup, killProcesses, type ProcessRef, processTree } from './process-tree.js'
-import { RABBITMQ_BIN_DIR, runRabbitmqctl } from './rabbitmqctl.js'
+import { runRabbitmqctl } from './rabbitmqctl.js'
+import { type BrokerRuntime, brokerRuntime, innerPath, rabbitmqCommand } from './runtime.js'
 
 export interface BrokerNodeOptions {
   /** Short node name (the host part is always `localhost`); default `tb-<random>`. */
@@ -18,13 +19,19 @@ export interface BrokerNodeOptions {
   cookie?: string
   /** Limit of each start(), ms; default 60 000. */
   startTimeout?: number
+  /** Which RabbitMQ to run; default: the one FASTIFY_AMQP_BROKER chooses (4.x unless it says 3.10). */
+  runtime?: BrokerRuntime
+  /** Extra lines for the node's rabbitmq.conf (e.g. `consumer_timeout = 5000`). */
+  config?: readonly string[]
 }
 
 export interface BrokerNode {
   readonly nodeName: string
   readonly port: number
   readonly url: string
+  /** The node's temp dir on this machine (for a 4.x node, inside the broker root). */
   readonly dataDir: string
+  readonly runtime: BrokerRuntime
   /** True from the spawn of the server process until it exits. */
   readonly isRunning: boolean
   start(): Promise<void>
@@ -82,6 +89,9 @@ function validCookie(cookie: string): string {
 class DisposableBrokerNode implements BrokerNode {
   readonly nodeName: string
   readonly dataDir: string
+  readonly runtime: BrokerRuntime
+  /** dataDir as the node's own processes see it (differs for a node that runs in a broker root). */
+  private readonly innerDir: string
   private readonly shortName: string
   private readonly startTimeoutMs: number
   private amqpPort = 0
@@ -98,11 +108,17 @@ class DisposableBrokerNode implements BrokerNode {
     this.nodeName = `${this.shortName}@localhost`
     this.startTimeoutMs = options.startTimeout ?? DEFAULT_START_TIMEOUT_MS
     const cookie = options.cookie === undefined ? undefined : validCookie(options.cookie)
-    this.dataDir = mkdtempSync(join(tmpdir(), `test-broker-${this.shortName}-`))
+    this.runtime = options.runtime ?? brokerRuntime()
+    const parent = this.runtime.root === undefined ? tmpdir() : join(this.runtime.root, 'tmp')
+    this.dataDir = mkdtempSync(join(parent, `test-broker-${this.shortName}-`))
+    this.innerDir = innerPath(this.runtime, this.dataDir)
     writeFileSync(join(this.dataDir, 'enabled_plugins'), '[].\n')
     writeFileSync(join(this.dataDir, 'rabbitmq-env.conf'), '')
     // A low disk limit, so a nearly full CI disk does not raise a disk alarm and block publishers by surprise.
-    writeFileSync(join(this.dataDir, 'rabbitmq.conf'), 'disk_free_limit.absolute = 10MB\n')
+    // On 4.x, transient non-exclusive queues are denied as a strict 4.x broker denies them.
+    const config = ['disk_free_limit.absolute = 10MB', ...(options.config ?? [])]
+    if (this.runtime.name === '4') config.push('deprecated_features.permit.transient_nonexcl_queues = false')
+    writeFileSync(join(this.dataDir, 'rabbitmq.conf'), `${config.join('\n')}\n`)
     // HOME is dataDir for server and CLI alike; Erlang insists the cookie file is readable by its owner only.
     if (cookie !== undefined) writeFileSync(join(this.dataDir, '.erlang.cookie'), cookie, { mode: 0o400 })
     registerLive(this)
@@ -128,35 +144,40 @@ class DisposableBrokerNode implements BrokerNode {
     return join(this.dataDir, 'mnesia')
   }
 
-  /** The environment of both the server and its CLI: nothing from /etc/rabbitmq, /var/lib/rabbitmq or the caller. */
+  /**
+   * The environment of both the server and its CLI: nothing from /etc/rabbitmq, /var/lib/rabbitmq or the caller.
+   * Paths are the node's own view of dataDir (inside its root, for 4.x).
+   */
   private env(): NodeJS.ProcessEnv {
     const env: NodeJS.ProcessEnv = {}
     for (const [key, value] of Object.entries(process.env)) {
       if (!key.startsWith('RABBITMQ_') && !key.startsWith('ERL_')) env[key] = value
     }
+    const dir = this.innerDir
     return {
       ...env,
-      HOME: this.dataDir, // the Erlang cookie is created here, shared by server and CLI
+      HOME: dir, // the Erlang cookie is created here, shared by server and CLI
       RABBITMQ_NODENAME: this.nodeName,
       RABBITMQ_NODE_IP_ADDRESS: '127.0.0.1',
       RABBITMQ_NODE_PORT: String(this.amqpPort),
       RABBITMQ_DIST_PORT: String(this.distPort),
-      RABBITMQ_MNESIA_BASE: this.mnesiaBase,
-      RABBITMQ_LOG_BASE: join(this.dataDir, 'log'),
+      RABBITMQ_MNESIA_BASE: join(dir, 'mnesia'),
+      RABBITMQ_LOG_BASE: join(dir, 'log'),
       RABBITMQ_LOGS: '-', // log to stdout only, which goes to rabbitmq.log
-      RABBITMQ_ENABLED_PLUGINS_FILE: join(this.dataDir, 'enabled_plugins'),
-      RABBITMQ_CONFIG_FILE: join(this.dataDir, 'rabbitmq.conf'),
-      RABBITMQ_CONFIG_FILES: join(this.dataDir, 'conf.d'),
-      RABBITMQ_ADVANCED_CONFIG_FILE: join(this.dataDir, 'advanced.config'),
-      RABBITMQ_CONF_ENV_FILE: join(this.dataDir, 'rabbitmq-env.conf'),
+      RABBITMQ_ENABLED_PLUGINS_FILE: join(dir, 'enabled_plugins'),
+      RABBITMQ_CONFIG_FILE: join(dir, 'rabbitmq.conf'),
+      RABBITMQ_CONFIG_FILES: join(dir, 'conf.d'),
+      RABBITMQ_ADVANCED_CONFIG_FILE: join(dir, 'advanced.config'),
+      RABBITMQ_CONF_ENV_FILE: join(dir, 'rabbitmq-env.conf'),
       RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: '-kernel inet_dist_use_interface {127,0,0,1}',
-      // only matters if no epmd runs yet and this node has to start one (it daemonizes; we never kill it)
+      // the runtime's own epmd; a node starts it if none runs yet (it daemonizes; we never kill it)
+      ERL_EPMD_PORT: String(this.runtime.epmdPort),
       ERL_EPMD_ADDRESS: '127.0.0.1',
     }
   }
 
   rabbitmqctl(...args: string[]): Promise<string> {
-    return runRabbitmqctl(['-n', this.nodeName, ...args], { env: this.env(), cwd: this.dataDir })
+    return runRabbitmqctl(['-n', this.nodeName, ...args], { runtime: this.runtime, env: this.env(), cwd: this.dataDir })
   }
 
   start(): Promise<void> {
@@ -260,8 +281,10 @@ class DisposableBrokerNode implements BrokerNode {
     mkdirSync(join(this.dataDir, 'log'), { recursive: true })
     const logFd = openSync(this.logFile, 'a')
     let child: ChildProcess
+    const [command, args] = rabbitmqCommand(this.runtime, 'rabbitmq-server', [])
     try {
-      child = spawn(`${RABBITMQ_BIN_DIR}/rabbitmq-server`, [], {
+      // chroot execs the server, so the child's pid is the server's either way
+      child = spawn(command, args, {
         cwd: this.dataDir,
         env: this.env(),
         detached: true, // own process group, so kill() can take beam and its shell down together
@@ -273,7 +296,7 @@ class DisposableBrokerNode implements BrokerNode {
     const pid = child.pid
     if (pid === undefined) {
       await new Promise((resolve) => child.once('error', resolve))
-      throw new Error(`could not spawn ${RABBITMQ_BIN_DIR}/rabbitmq-server`)
+      throw new Error(`could not spawn ${command} ${args.join(' ')}`)
     }
     this.spawnedBefore = true
     const watchdog = spawnWatchdog(pid, this.dataDir)
@@ -312,7 +335,7 @@ class DisposableBrokerNode implements BrokerNode {
   private async waitUntilNameFree(deadline: number): Promise<void> {
     // After our own node died, epmd may need a moment to notice; before that, the name is someone else's.
     const limit = this.spawnedBefore ? Math.min(deadline, Date.now() + 10_000) : 0
-    while ((await epmdNames()).has(this.shortName)) {
+    while ((await epmdNames(this.runtime.epmdPort)).has(this.shortName)) {
       if (Date.now() > limit) {
         throw new Error(`node name ${this.nodeName} is registered with epmd by another running Erlang node`)
       }
@@ -328,7 +351,7 @@ class DisposableBrokerNode implements BrokerNode {
       if (Date.now() > deadline) throw new Error(`timed out after ${this.startTimeoutMs / 1000}s ${what}`)
     }
     // 1. the node registered with epmd: until then `rabbitmqctl await_startup` fails at once
-    while ((await epmdNames()).get(this.shortName) !== this.distPort) {
+    while ((await epmdNames(this.runtime.epmdPort)).get(this.shortName) !== this.distPort) {
       check('before registering with epmd')
       await sleep(100)
     }

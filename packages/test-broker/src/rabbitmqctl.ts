@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process'
-
-/** Where Debian's rabbitmq-server package keeps the real scripts (the /usr/sbin ones switch user first). */
-export const RABBITMQ_BIN_DIR = '/usr/lib/rabbitmq/bin'
+import { type BrokerRuntime, rabbitmqCommand } from './runtime.js'
 
 export interface RunRabbitmqctlOptions {
+  /** Which install runs the CLI (chroot for 4.x). */
+  runtime: BrokerRuntime
   env?: NodeJS.ProcessEnv
   cwd?: string
   uid?: number
@@ -19,11 +19,12 @@ export interface RabbitmqctlError extends Error {
 }
 
 /** Runs rabbitmqctl with the given arguments (no shell) and resolves its stdout; rejects with stderr on failure. */
-export function runRabbitmqctl(args: readonly string[], options: RunRabbitmqctlOptions = {}): Promise<string> {
+export function runRabbitmqctl(args: readonly string[], options: RunRabbitmqctlOptions): Promise<string> {
+  const [command, commandArgs] = rabbitmqCommand(options.runtime, 'rabbitmqctl', args)
   return new Promise((resolve, reject) => {
     execFile(
-      `${RABBITMQ_BIN_DIR}/rabbitmqctl`,
-      [...args],
+      command,
+      commandArgs,
       {
         env: options.env ?? process.env,
         cwd: options.cwd,

@@ -1,9 +1,15 @@
 import { readFileSync } from 'node:fs'
 import { type ConsumerInfo, closeConnectionsNamedWith, listConsumersWith } from './cli-queries.js'
 import { runRabbitmqctl } from './rabbitmqctl.js'
+import { brokerRuntime } from './runtime.js'
 
-/** The shared broker every package's tests use; only ever touched through named connections. */
-export const SHARED_NODE_NAME = process.env.RABBITMQ_NODENAME || 'rabbit@localhost'
+const runtime = brokerRuntime()
+
+/** The shared broker every package's tests use (per FASTIFY_AMQP_BROKER); only ever touched through named connections. */
+export const SHARED_NODE_NAME = runtime.sharedNodeName
+
+/** Its URL; AMQP_URL overrides it. */
+export const SHARED_URL = runtime.sharedUrl
 
 interface Account {
   uid: number
@@ -24,13 +30,22 @@ function rabbitmqAccount(): Account | undefined {
 }
 
 /**
- * rabbitmqctl against the shared node. As root the CLI runs as the rabbitmq user with its HOME, like
- * Debian's /usr/sbin/rabbitmqctl wrapper does (but without its shell quoting); otherwise as the current user.
+ * rabbitmqctl against the shared node. The 4.x node runs as root in its own root, with its cookie in its HOME.
+ * On the machine's 3.10, as root the CLI runs as the rabbitmq user with its HOME, like Debian's
+ * /usr/sbin/rabbitmqctl wrapper does (but without its shell quoting); otherwise as the current user.
  */
 export function sharedRabbitmqctl(...args: string[]): Promise<string> {
+  const nodeArgs = ['-n', SHARED_NODE_NAME, ...args]
+  if (runtime.sharedHome !== undefined) {
+    return runRabbitmqctl(nodeArgs, {
+      runtime,
+      env: { ...process.env, HOME: runtime.sharedHome, ERL_EPMD_PORT: String(runtime.epmdPort) },
+    })
+  }
   const account = process.getuid?.() === 0 ? rabbitmqAccount() : undefined
-  if (!account) return runRabbitmqctl(['-n', SHARED_NODE_NAME, ...args])
-  return runRabbitmqctl(['-n', SHARED_NODE_NAME, ...args], {
+  if (!account) return runRabbitmqctl(nodeArgs, { runtime })
+  return runRabbitmqctl(nodeArgs, {
+    runtime,
     uid: account.uid,
     gid: account.gid,
     cwd: account.home,
