@@ -6,6 +6,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
 import { parseArgs } from 'node:util'
+import { describeBroker } from '@fastify-amqp/test-broker'
 import { PROFILES } from './lib/profiles.js'
 import { writeReliability } from './lib/report.js'
 import { checksOf, createEnv, describe, SCENARIOS } from './lib/suite.js'
@@ -43,6 +44,8 @@ const selected = SCENARIOS.filter((s) => only === null || only.has(s.name))
 
 const env = createEnv()
 if (selected.some((s) => s.name === 'broker-kill' || s.name === 'alarm')) env.warmUp()
+const broker = await describeBroker()
+console.log(`fault suite on ${broker}`)
 const started = Date.now()
 const results = []
 let failed = 0
@@ -73,6 +76,7 @@ const run = {
   date: new Date().toISOString(),
   durationMs: Date.now() - started,
   machine: `${availableParallelism()} cores, Node ${process.version}`,
+  broker,
   results,
 }
 const dir = new URL('./results/', import.meta.url)

@@ -138,7 +138,8 @@ ${knownBugs(run.results)}
 
 ## Latest run
 
-Profile **${run.profile}**, ${run.date}, ${run.machine}, ${seconds(run.durationMs)} in all.
+Profile **${run.profile}**, ${run.date}, on ${run.broker ?? 'RabbitMQ 3.10.8 (before brokers were recorded)'}, ${run.machine}, ${seconds(run.durationMs)} in all.
+The cluster scenarios run disposable 3-node clusters of the same version (Khepri on 4.x).
 ${(run.notes ?? []).map((note) => `\n- ${note}`).join('')}
 
 ${table(run.results)}
@@ -163,8 +164,9 @@ so an order can be followed end to end. Stage 1 validates body and headers with 
 
 ## How to run
 
-Needs the shared RabbitMQ at 127.0.0.1:5672 (guest/guest) and RabbitMQ installed the Debian way for the
-disposable nodes and the 3-node cluster (see \`packages/test-broker\`); run as root. Build first (\`pnpm build\`).
+Runs on the broker \`FASTIFY_AMQP_BROKER\` picks: RabbitMQ 4.x by default (the shared node on 127.0.0.1:5673 and
+disposable 4.x nodes and clusters from the root \`scripts/ensure-rabbitmq4.sh\` builds), or \`3.10\` for the
+machine's own (127.0.0.1:5672); see \`packages/test-broker\`. Run as root. Build first (\`pnpm build\`).
 
 - \`pnpm test:faults\`: the full profile (the durations of issue 6: cuts for a minute, ...), then writes
   this file. Exit code 1 if any check failed.

@@ -1,12 +1,14 @@
 // The quick profile of the fault-injection suite (CI). Each scenario drives real HTTP traffic
 // through a Fastify app with the three plugins while a fault is injected, then checks lost === 0,
 // the recovery bound and its own figures. `pnpm test:faults` runs the full profile.
+import { describeBroker } from '@fastify-amqp/test-broker'
 import t from 'tap'
 import { PROFILES } from '../lib/profiles.js'
 import { checksOf, createEnv, describe, SCENARIOS } from '../lib/suite.js'
 
 const profile = PROFILES[process.env.FAULTS_PROFILE ?? 'quick']
 const skip = new Set((process.env.FAULTS_SKIP ?? '').split(',').filter(Boolean))
+t.comment(`fault suite on ${await describeBroker()}`)
 const env = createEnv()
 if (!skip.has('broker-kill') || !skip.has('alarm')) env.warmUp()
 t.teardown(() => env.dispose())
