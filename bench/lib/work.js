@@ -2,14 +2,14 @@
 // work, as instructions are a CPU's: the same messages cost the same count whatever else the machine
 // is doing) and in CPU time, the client's in CPU time. Reductions are exact but count only the
 // Erlang code's work, not all of the VM's (scheduling, memory, socket I/O); CPU time has it all but
-// varies more. Read through `rabbitmqctl eval` and /proc, so only for a broker on this machine that
-// rabbitmqctl reaches; it reads counters and changes nothing.
+// varies more. Read through `rabbitmqctl eval` on the run's shared node (test-broker's sharedRabbitmqctl:
+// the 4.x node in its root, or the machine's 3.10) and /proc; it reads counters and changes nothing.
 import { execFile } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { promisify } from 'node:util'
+import { SHARED_URL, sharedRabbitmqctl } from '@fastify-amqp/test-broker'
 
 const run = promisify(execFile)
-const RABBITMQCTL = process.env.RABBITMQCTL ?? 'rabbitmqctl'
 
 // Every reduction the node did, those of its AMQP 0-9-1 channel processes (where a publish is decoded
 // and routed, and where `mandatory` costs its extra message), and the node's OS process id.
@@ -26,9 +26,10 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]'])
  * OS process has used, now. Rejects unless it is on this machine and rabbitmqctl reaches it.
  */
 export async function brokerCounters(url) {
-  // rabbitmqctl talks to the local node: for a broker elsewhere it would count the wrong one.
-  if (!LOOPBACK.has(new URL(url).hostname)) throw new Error(`the broker at ${new URL(url).host} is not on this machine`)
-  const { stdout } = await run(RABBITMQCTL, ['eval', EXPRESSION], { timeout: 30_000 })
+  // rabbitmqctl talks to the shared node: for another broker it would count the wrong one.
+  if (!LOOPBACK.has(new URL(url).hostname) || url !== SHARED_URL)
+    throw new Error(`the broker at ${new URL(url).host} is not this run's shared node`)
+  const stdout = await sharedRabbitmqctl('eval', EXPRESSION)
   const [total, channels, pid] = stdout.trim().split('\n')[0].split(' ').map(Number)
   if (![total, channels, pid].every(Number.isFinite)) throw new Error(`unexpected rabbitmqctl output: ${stdout}`)
   return { total, channels, cpuMicros: await processCpuMicros(pid) }
