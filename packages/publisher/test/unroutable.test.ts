@@ -59,9 +59,7 @@ t.test('a missing exchange rejects with FST_AMQP_EXCHANGE_NOT_FOUND and the chan
 
 /** A queue holding one message that rejects more (the broker nacks them), and an app whose log is kept. */
 async function fullQueueApp(t: Teardown, channel: Channel) {
-  const full = uniqueName('full')
-  await channel.assertQueue(full, { durable: false, arguments: { 'x-max-length': 1, 'x-overflow': 'reject-publish' } })
-  t.teardown(() => channel.deleteQueue(full).catch(() => {}))
+  const full = await tempQueue(t, channel, 'full', SHARED_URL, { 'x-max-length': 1, 'x-overflow': 'reject-publish' })
   const lines: string[] = []
   const app = Fastify({ logger: { level: 'debug', stream: { write: (line: string) => lines.push(line) } } })
   t.teardown(() => app.close())
