@@ -93,7 +93,8 @@ t.test('message.publish goes through the confirm publisher and carries the corre
   const queue = uniqueName('in')
   const out = uniqueName('out')
   const broker = await openBroker(t)
-  await broker.channel.assertQueue(out, { durable: false, autoDelete: false })
+  // Durable: 4.x denies transient non-exclusive queues (a connection-level 541).
+  await broker.channel.assertQueue(out, { durable: true })
   const app = await buildApp(t, {
     declare: (app) => {
       app.consume(queue, { retry: false }, async (message) => {

@@ -213,11 +213,12 @@ t.test("a quorum queue's delivery limit dead-letters to the DLQ: the broker neve
   await broker.send(queue, { n: 1 })
   let requeued = 0
   // A requeue reaches a quorum queue asynchronously: take the message whenever it is back, until it is gone.
+  // basic.reject, as a failing client does: 4.3 counts only rejects (and lost channels), not basic.nack.
   await until(
     async () => {
       const msg = await broker.channel.get(queue, { noAck: false })
       if (msg) {
-        broker.channel.nack(msg, false, true)
+        broker.channel.reject(msg, true)
         requeued += 1
       }
       return (await broker.count(`${queue}.dlq`)) === 1
