@@ -20,12 +20,12 @@ t.test('a managed channel works and its setup runs before it is handed out', asy
     prefetch: 5,
     setup: async (channel) => {
       setups += 1
-      await channel.assertQueue(queue, { autoDelete: false, durable: false })
+      // Exclusive: gone with the connection, and no transient non-exclusive queue (RabbitMQ 4.3 denies those).
+      await channel.assertQueue(queue, { exclusive: true })
     },
   })
   const channel = await managed.waitForOpen()
   t.equal(setups, 1)
-  t.teardown(() => channel.deleteQueue(queue).catch(() => {}))
   channel.sendToQueue(queue, Buffer.from('hello'))
   const got = await new Promise<string>((resolve) => {
     void channel.consume(queue, (msg) => {
@@ -42,8 +42,7 @@ t.test('a confirm channel rides the publish connection and confirms', async (t) 
   const managed = app.amqp.channel({ confirm: true })
   const channel = await managed.waitForOpen()
   const queue = uniqueName('q')
-  await channel.assertQueue(queue, { durable: false, autoDelete: false })
-  t.teardown(() => channel.deleteQueue(queue).catch(() => {}))
+  await channel.assertQueue(queue, { exclusive: true })
   await new Promise<void>((resolve, reject) =>
     channel.sendToQueue(queue, Buffer.from('x'), {}, (err) => (err ? reject(err) : resolve()))
   )

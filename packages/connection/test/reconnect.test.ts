@@ -139,11 +139,11 @@ t.test('a 406 on a re-declared queue names the queue and argument and does not s
     await ch.deleteQueue(queue)
     await admin.close()
   })
-  await (await admin.createChannel()).assertQueue(queue, { durable: false, arguments: { 'x-max-length': 10 } })
+  await (await admin.createChannel()).assertQueue(queue, { durable: true, arguments: { 'x-max-length': 10 } })
   app.amqp.channel({
     name: 'mismatch',
     setup: async (channel) => {
-      await channel.assertQueue(queue, { durable: false, arguments: { 'x-max-length': 20 } })
+      await channel.assertQueue(queue, { durable: true, arguments: { 'x-max-length': 20 } })
     },
   })
   const other = await app.amqp.channel({ name: 'other' }).waitForOpen()
