@@ -27,3 +27,15 @@ export const AmqpTopologyError = createError<[string, string, { cause: unknown }
   'Could not declare %s: %s',
   500
 )
+// Package-neutral wording: the consumer and publisher packages throw it for their own options too.
+export const AmqpDeprecatedFeatureError = createError<[string, string, string]>(
+  'FST_AMQP_DEPRECATED_FEATURE',
+  'Option "%s" asks for %s, which RabbitMQ 4.x deprecates or denies: %s',
+  500,
+  TypeError
+)
+export const AmqpFeatureDeniedError = createError<[string, string, { cause: unknown }?]>(
+  'FST_AMQP_FEATURE_DENIED',
+  'RabbitMQ closed the connection: it denies the deprecated feature %s, asked for %s',
+  500
+)

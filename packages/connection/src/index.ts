@@ -47,6 +47,7 @@ export default amqp
 export type { Channel, ConfirmChannel, ConsumeMessage, Message, Options as AmqplibOptions } from 'amqplib'
 export { Backoff, type BackoffOptions, backoffDelay, type Jitter } from './backoff.js'
 export { AmqpClient, type AmqpHealth } from './client.js'
+export { type DeprecatedFeature, deprecatedQueueFeature } from './deprecated-features.js'
 export * from './errors.js'
 export { ManagedChannel, type ManagedChannelEvents, type ManagedChannelOptions } from './managed-channel.js'
 export {

@@ -3,7 +3,7 @@ import type { Channel, ConfirmChannel } from 'amqplib'
 import type { FastifyBaseLogger } from 'fastify'
 import { Backoff } from './backoff.js'
 import { closeQuietly } from './close-quietly.js'
-import { AmqpClosedError } from './errors.js'
+import { AmqpClosedError, AmqpFeatureDeniedError } from './errors.js'
 import type { ConnectionRole, ManagedConnection } from './managed-connection.js'
 import type { ReconnectOptions } from './options.js'
 import { describeError } from './redact.js'
@@ -24,8 +24,10 @@ export interface ManagedChannelOptions<C extends Channel = Channel> {
 export interface ManagedChannelEvents<C extends Channel> {
   /** A new channel is open and its setup ran. */
   open: [channel: C]
-  /** The channel closed (channel error or connection loss); a new one follows unless closed. */
+  /** The channel closed (channel error or connection loss); a new one follows unless closed or failed. */
   lost: [info: { error: string | null }]
+  /** Given up for good: its setup made the broker close the connection (FST_AMQP_FEATURE_DENIED). */
+  failed: [error: Error]
 }
 
 /** What a channel borrows from the client that made it. */
@@ -60,6 +62,7 @@ export class ManagedChannel<C extends Channel = Channel> extends EventEmitter<Ma
   #lastError: string | null = null
   #opening = false
   #closed = false
+  #failed: Error | null = null
   #timer: NodeJS.Timeout | null = null
   #waiters = new Set<Waiter<C>>()
   #onConnected = () => {
@@ -91,9 +94,15 @@ export class ManagedChannel<C extends Channel = Channel> extends EventEmitter<Ma
     return this.#closed
   }
 
-  /** The open channel, waiting for one if needed; rejects on close or when the signal aborts. */
+  /** Why this channel gave up for good, or null. */
+  get failed(): Error | null {
+    return this.#failed
+  }
+
+  /** The open channel, waiting for one if needed; rejects on close, on failure or when the signal aborts. */
   waitForOpen(signal?: AbortSignal): Promise<C> {
     if (this.#channel) return Promise.resolve(this.#channel)
+    if (this.#failed) return Promise.reject(this.#failed)
     if (this.#closed) return Promise.reject(new AmqpClosedError())
     return new Promise<C>((resolve, reject) => {
       const onAbort = () => {
@@ -121,6 +130,7 @@ export class ManagedChannel<C extends Channel = Channel> extends EventEmitter<Ma
     this.#closed = true
     this.#context.onClosed?.()
     this.#connection.off('connected', this.#onConnected)
+    this.#connection.setups.forget(this)
     if (this.#timer) clearTimeout(this.#timer)
     this.#timer = null
     for (const waiter of this.#waiters) waiter.reject(new AmqpClosedError())
@@ -131,7 +141,7 @@ export class ManagedChannel<C extends Channel = Channel> extends EventEmitter<Ma
   }
 
   async #open(): Promise<void> {
-    if (this.#closed || this.#opening || this.#channel) return
+    if (this.#closed || this.#failed || this.#opening || this.#channel) return
     const model = this.#connection.model
     if (!model) return
     this.#opening = true
@@ -146,13 +156,20 @@ export class ManagedChannel<C extends Channel = Channel> extends EventEmitter<Ma
         closedDuringSetup = this.#channel !== opened
         this.#onClose(opened)
       })
-      if (this.#options.prefetch !== undefined) await opened.prefetch(this.#options.prefetch)
-      await this.#options.setup?.(opened)
+      await this.#connection.setups.run(this, async () => {
+        if (this.#options.prefetch !== undefined) await opened.prefetch(this.#options.prefetch)
+        await this.#options.setup?.(opened)
+      })
       if (closedDuringSetup) throw new Error(this.#lastError ?? 'the channel closed during setup')
     } catch (err) {
       this.#opening = false
-      this.#log.error({ channel: this.name, err: describeError(err, this.#secrets) }, 'amqp channel setup failed')
       if (channel) await closeQuietly(channel)
+      const denial = this.#connection.setups.takeBlame(this)
+      if (denial)
+        return this.#fail(
+          new AmqpFeatureDeniedError(denial.feature, `by the setup of channel "${this.name}"`, { cause: denial.cause })
+        )
+      this.#log.error({ channel: this.name, err: describeError(err, this.#secrets) }, 'amqp channel setup failed')
       this.#retryLater()
       return
     }
@@ -169,6 +186,19 @@ export class ManagedChannel<C extends Channel = Channel> extends EventEmitter<Ma
     for (const waiter of this.#waiters) waiter.resolve(channel)
     this.#waiters.clear()
     this.emit('open', channel)
+  }
+
+  /** Retrying would close the connection, and every sibling channel with it, again: stop here. */
+  #fail(error: Error): void {
+    this.#failed = error
+    this.#connection.off('connected', this.#onConnected)
+    this.#log.error(
+      { channel: this.name, err: describeError(error, this.#secrets) },
+      'amqp channel failed: not retrying'
+    )
+    for (const waiter of this.#waiters) waiter.reject(error)
+    this.#waiters.clear()
+    this.emit('failed', error)
   }
 
   #onError(err: Error): void {

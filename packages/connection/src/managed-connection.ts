@@ -3,9 +3,11 @@ import { type ChannelModel, connect } from 'amqplib'
 import type { FastifyBaseLogger } from 'fastify'
 import { Backoff } from './backoff.js'
 import { closeQuietly } from './close-quietly.js'
-import { AmqpConnectFailedError } from './errors.js'
+import { deniedFeatureOf } from './deprecated-features.js'
+import { AmqpConnectFailedError, AmqpFeatureDeniedError } from './errors.js'
 import type { ResolvedOptions } from './options.js'
 import { describeError, redactUrl } from './redact.js'
+import { type Denial, SetupGuard } from './setup-guard.js'
 import { assertTopology, isEmptyTopology } from './topology.js'
 
 export type ConnectionStatus = 'connecting' | 'connected' | 'blocked' | 'reconnecting' | 'closing' | 'closed'
@@ -38,10 +40,11 @@ export interface ManagedConnectionConfig extends ResolvedOptions {
 // AMQP reply codes that retrying cannot fix: access refused, not found, precondition failed.
 const CONFIG_ERROR_CODES = new Set([403, 404, 406])
 
-/** Bad credentials or a topology the broker rejects: before the first connection, fail fast. */
+/** Bad credentials, a topology the broker rejects or a feature it denies: before the first connection, fail fast. */
 function isConfigError(err: unknown): boolean {
   const { code, cause, message } = (err ?? {}) as { code?: unknown; cause?: { code?: unknown }; message?: unknown }
   if (/ACCESS[-_]REFUSED|NOT[-_]ALLOWED/.test(String(message))) return true
+  if (code === 'FST_AMQP_FEATURE_DENIED') return true
   return code === 'FST_AMQP_TOPOLOGY' && CONFIG_ERROR_CODES.has(cause?.code as number)
 }
 
@@ -53,6 +56,8 @@ function isConfigError(err: unknown): boolean {
  */
 export class ManagedConnection extends EventEmitter<ConnectionEvents> {
   readonly role: ConnectionRole
+  /** @internal Pins a broker's deprecated-feature denial on the channel setup that caused it. */
+  readonly setups = new SetupGuard()
   #config: ManagedConnectionConfig
   #log: FastifyBaseLogger
   #backoff: Backoff
@@ -65,6 +70,8 @@ export class ManagedConnection extends EventEmitter<ConnectionEvents> {
   #everConnected = false
   #reconnects = 0
   #lastError: string | null = null
+  /** The last denial and the connection it closed: a denial during connect fails that attempt. */
+  #denied: { model: ChannelModel; denial: Denial } | null = null
   #firstConnect: { promise: Promise<void>; resolve: () => void; reject: (err: Error) => void }
 
   constructor(config: ManagedConnectionConfig) {
@@ -155,17 +162,18 @@ export class ManagedConnection extends EventEmitter<ConnectionEvents> {
       lostEarly = err ?? new Error('closed during connection setup')
     }
     try {
-      model = await connect(this.#withHeartbeat(rawUrl), {
+      model = await connect(this.#withTuning(rawUrl), {
         timeout: this.#config.connectTimeout,
         clientProperties: { connection_name: `${this.#config.connectionName}:${this.role}` },
       })
-      model.on('error', (err: Error) => this.#onConnectionError(err))
-      model.once('close', onEarlyClose)
-      if (!isEmptyTopology(this.#config.topology)) await this.#declareTopology(model)
+      const opened = model
+      opened.on('error', (err: Error) => this.#onConnectionError(opened, err))
+      opened.once('close', onEarlyClose)
+      if (!isEmptyTopology(this.#config.topology)) await this.#declareTopology(opened)
       if (lostEarly) throw lostEarly
     } catch (err) {
       if (model) await closeQuietly(model)
-      this.#onAttemptFailed(err)
+      this.#onAttemptFailed(this.#deniedDuringConnect(model) ?? err)
       return
     }
     model.off('close', onEarlyClose)
@@ -209,9 +217,28 @@ export class ManagedConnection extends EventEmitter<ConnectionEvents> {
     this.emit('connected', { role: this.role, url, reconnects: this.#reconnects })
   }
 
-  #onConnectionError(err: Error): void {
+  #onConnectionError(model: ChannelModel, err: Error): void {
     this.#lastError = this.#describe(err)
-    this.#log.warn({ role: this.role, err: this.#lastError }, 'amqp connection error')
+    const feature = deniedFeatureOf(err)
+    if (feature === null) {
+      this.#log.warn({ role: this.role, err: this.#lastError }, 'amqp connection error')
+      return
+    }
+    // Emitted before amqplib fails the channels' pending calls, so the guard sees the setups still running.
+    const denial = { feature, cause: err }
+    this.#denied = { model, denial }
+    this.setups.denied(denial)
+    this.#log.error(
+      { role: this.role, feature, err: this.#lastError },
+      'amqp connection closed: deprecated feature denied'
+    )
+  }
+
+  /** The topology, the only thing running while connecting, asked for a feature the broker denies. */
+  #deniedDuringConnect(model: ChannelModel | undefined): Error | undefined {
+    if (!model || this.#denied?.model !== model) return undefined
+    const { feature, cause } = this.#denied.denial
+    return new AmqpFeatureDeniedError(feature, 'by the topology', { cause })
   }
 
   #onClosed(model: ChannelModel, err?: Error): void {
@@ -233,7 +260,7 @@ export class ManagedConnection extends EventEmitter<ConnectionEvents> {
     if (this.#abort.signal.aborted) return
     if (!this.#everConnected && isConfigError(err)) {
       this.#log.error({ role: this.role, url: this.url, err: error }, 'amqp connection refused: not retrying')
-      this.#giveUp(error)
+      this.#giveUp(error, err instanceof AmqpFeatureDeniedError ? err : undefined)
       return
     }
     this.#log.warn({ role: this.role, url: this.url, err: error }, 'amqp connection attempt failed')
@@ -259,10 +286,10 @@ export class ManagedConnection extends EventEmitter<ConnectionEvents> {
     }, delay)
   }
 
-  #giveUp(error: string): void {
+  #giveUp(error: string, reason?: Error): void {
     this.#abort.abort()
     this.#setStatus('closed')
-    this.#firstConnect.reject(new AmqpConnectFailedError(error))
+    this.#firstConnect.reject(reason ?? new AmqpConnectFailedError(error))
     this.emit('closed', { role: this.role, error })
   }
 
@@ -270,9 +297,13 @@ export class ManagedConnection extends EventEmitter<ConnectionEvents> {
     this.#status = status
   }
 
-  #withHeartbeat(url: string): string {
+  /** The URL's own heartbeat and frameMax win over the options. */
+  #withTuning(url: string): string {
     const parsed = new URL(url)
-    if (!parsed.searchParams.has('heartbeat')) parsed.searchParams.set('heartbeat', String(this.#config.heartbeat))
+    const { heartbeat, frameMax } = this.#config
+    if (!parsed.searchParams.has('heartbeat')) parsed.searchParams.set('heartbeat', String(heartbeat))
+    if (frameMax !== undefined && !parsed.searchParams.has('frameMax'))
+      parsed.searchParams.set('frameMax', String(frameMax))
     return parsed.toString()
   }
 

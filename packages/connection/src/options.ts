@@ -1,5 +1,6 @@
 import type { Jitter } from './backoff.js'
-import { AmqpInvalidOptionError } from './errors.js'
+import { deprecatedQueueFeature } from './deprecated-features.js'
+import { AmqpDeprecatedFeatureError, AmqpInvalidOptionError } from './errors.js'
 import type { Topology } from './topology.js'
 
 export interface ReconnectOptions {
@@ -24,6 +25,8 @@ export interface AmqpConnectionOptions {
   connectionName?: string
   /** Heartbeat interval in seconds; 0 disables. Default 10. */
   heartbeat?: number
+  /** Largest frame in bytes, agreed at connect; at least 8192 (RabbitMQ 4.1's floor). Default: amqplib's 131072. */
+  frameMax?: number
   reconnect?: ReconnectOptions
   /** true: register fails after connectTimeout if no broker answers. false: start degraded. Default true. */
   waitForConnection?: boolean
@@ -37,6 +40,7 @@ export interface ResolvedOptions {
   urls: string[]
   connectionName: string
   heartbeat: number
+  frameMax: number | undefined
   reconnect: Required<ReconnectOptions>
   waitForConnection: boolean
   connectTimeout: number
@@ -44,6 +48,8 @@ export interface ResolvedOptions {
 }
 
 const DEFAULT_URL = 'amqp://guest:guest@127.0.0.1:5672'
+// RabbitMQ 4.1 refuses a smaller frame_max at connection tune; below it, a connection could never open.
+const FRAME_MAX_FLOOR = 8192
 const JITTERS: readonly Jitter[] = ['full', 'equal', 'none']
 
 function invalid(field: string, problem: string): never {
@@ -65,15 +71,26 @@ function number(field: string, value: unknown, fallback: number, min: number, al
 function validUrl(field: string, value: unknown): string {
   if (typeof value !== 'string' || value.length === 0)
     invalid(field, 'expected a non-empty amqp:// or amqps:// URL string')
-  let protocol: string
+  let parsed: URL
   try {
-    protocol = new URL(value).protocol
+    parsed = new URL(value)
   } catch {
     // The text may hold a password: say what is wrong, never echo the value.
     invalid(field, 'is not a valid URL')
   }
+  const { protocol, searchParams } = parsed
   if (protocol !== 'amqp:' && protocol !== 'amqps:') invalid(field, `protocol must be amqp: or amqps:, got ${protocol}`)
+  const frameMax = searchParams.get('frameMax')
+  if (frameMax !== null && !(Number(frameMax) >= FRAME_MAX_FLOOR))
+    invalid(field, `frameMax=${frameMax} in the query: must be at least ${FRAME_MAX_FLOOR} (RabbitMQ 4.1's floor)`)
   return value
+}
+
+function checkTopologyQueues(topology: Topology): void {
+  for (const [i, queue] of (topology.queues ?? []).entries()) {
+    const found = deprecatedQueueFeature(queue.name, queue.options)
+    if (found) throw new AmqpDeprecatedFeatureError(`topology.queues[${i}]`, found.feature, found.problem)
+  }
 }
 
 export function resolveOptions(options: AmqpConnectionOptions = {}): ResolvedOptions {
@@ -102,11 +119,13 @@ export function resolveOptions(options: AmqpConnectionOptions = {}): ResolvedOpt
   for (const key of ['exchanges', 'queues', 'bindings'] as const) {
     if (topology[key] !== undefined && !Array.isArray(topology[key])) invalid(`topology.${key}`, 'expected an array')
   }
+  checkTopologyQueues(topology)
 
   return {
     urls,
     connectionName,
     heartbeat: number('heartbeat', options.heartbeat, 10, 0),
+    frameMax: options.frameMax === undefined ? undefined : number('frameMax', options.frameMax, 0, FRAME_MAX_FLOOR),
     reconnect: {
       initialDelay,
       maxDelay,

@@ -2,6 +2,7 @@ import Fastify from 'fastify'
 import t from 'tap'
 import { amqp } from '../src/index.js'
 import { resolveOptions } from '../src/options.js'
+import { buildApp, SHARED_URL } from './fixtures/helpers.js'
 
 t.test('defaults', async (t) => {
   const o = resolveOptions({})
@@ -34,6 +35,9 @@ t.test('invalid options name the field and never echo a password', async (t) => 
     [{ waitForConnection: 'yes' }, /"waitForConnection"/],
     [{ connectionName: '' }, /"connectionName"/],
     [{ topology: { queues: {} } }, /"topology.queues": expected an array/],
+    [{ frameMax: 4096 }, /"frameMax": must be >= 8192/],
+    [{ url: 'amqp://u:s3cret@host/?frameMax=4096' }, /"url": frameMax=4096 in the query: must be at least 8192/],
+    [{ url: ['amqp://a', 'amqp://u:s3cret@b?frameMax=x'] }, /"url\[1\]": frameMax=x/],
   ]
   for (const [options, pattern] of cases) {
     try {
@@ -61,4 +65,21 @@ t.test('registering twice on one instance is refused', async (t) => {
   app.register(amqp, { url: 'amqp://guest:guest@127.0.0.1:5672' })
   app.register(amqp, { url: 'amqp://guest:guest@127.0.0.1:5672' })
   await t.rejects(async () => app.ready(), { code: 'FST_AMQP_ALREADY_REGISTERED' })
+})
+
+t.test('frameMax below 8192 in the URL fails register at once, before the broker refuses it at tune', async (t) => {
+  const url = new URL(SHARED_URL)
+  url.searchParams.set('frameMax', '4096')
+  const started = Date.now()
+  const err = await buildApp(t, { url: url.toString(), connectTimeout: 5_000 }).catch((e: Error) => e)
+  t.match(err, { code: 'FST_AMQP_INVALID_OPTION', message: /frameMax=4096/ })
+  t.ok(Date.now() - started < 2_000, 'before any connection could time out')
+})
+
+t.test('the frameMax option is what both connections agree with the broker', async (t) => {
+  const app = await buildApp(t, { frameMax: 16_384 })
+  for (const role of ['publish', 'consume'] as const) {
+    const model = app.amqp.connection(role).model as unknown as { connection: { frameMax: number } }
+    t.equal(model.connection.frameMax, 16_384, role)
+  }
 })
