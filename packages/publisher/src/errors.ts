@@ -31,6 +31,24 @@ export const InvalidMessageError = createError<[string, string]>(
   'Invalid message body for "%s": %s',
   400
 )
+type Coded = { code: string; statusCode?: number }
+type NotStoredClass<Arg extends unknown[]> = createError.FastifyErrorConstructor<Coded & { mayHaveArrived: false }, Arg>
+
+/** Marks an error class as "the message was not stored": `mayHaveArrived` is false on every instance. */
+function notStored<Arg extends unknown[]>(
+  ErrorClass: createError.FastifyErrorConstructor<Coded, Arg>
+): NotStoredClass<Arg> {
+  Object.defineProperty(ErrorClass.prototype, 'mayHaveArrived', { value: false, enumerable: true })
+  return ErrorClass as NotStoredClass<Arg>
+}
+
+export const MessageTooLargeError = notStored(
+  createError<[number, number, string]>(
+    'FST_AMQP_PUBLISHER_MESSAGE_TOO_LARGE',
+    'The message body is %d bytes, over the limit of %d bytes (%s): it was not stored',
+    413
+  )
+)
 export const PublisherDependencyError = createError(
   'FST_AMQP_PUBLISHER_DEPENDENCY',
   '@fastify-amqp/publisher needs @fastify-amqp/connection: register it first (app.amqp is missing)',

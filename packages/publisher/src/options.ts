@@ -16,6 +16,12 @@ export interface PublisherOptions {
    * RabbitMQ nacks are mostly transient (a quorum leader moving, a node going down).
    */
   retryNacked?: boolean
+  /**
+   * Largest body in bytes a publish may have; a larger one rejects at once with
+   * FST_AMQP_PUBLISHER_MESSAGE_TOO_LARGE, before anything is sent. Default 16 MiB, RabbitMQ 4.x's
+   * default max_message_size (the broker closes the channel for a larger message).
+   */
+  maxMessageBytes?: number
 }
 
 export interface ResolvedPublisherOptions {
@@ -25,7 +31,11 @@ export interface ResolvedPublisherOptions {
   schemas: Record<string, TSchema>
   closeTimeout: number
   retryNacked: boolean
+  maxMessageBytes: number
 }
+
+// RabbitMQ 4.x's default max_message_size (3.x: 128 MiB).
+const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 
 function positive(field: string, value: unknown, fallback: number, min = 1): number {
   if (value === undefined) return fallback
@@ -62,5 +72,6 @@ export function resolvePublisherOptions(options: PublisherOptions = {}): Resolve
     schemas,
     closeTimeout: positive('closeTimeout', options.closeTimeout, 10_000, 0),
     retryNacked: flag('retryNacked', options.retryNacked, true),
+    maxMessageBytes: positive('maxMessageBytes', options.maxMessageBytes, DEFAULT_MAX_MESSAGE_BYTES),
   }
 }

@@ -9,6 +9,7 @@ import {
   abortReason,
   ConfirmTimeoutError,
   ExchangeNotFoundError,
+  MessageTooLargeError,
   missingExchange,
   PublisherClosedError,
   PublishNackError,
@@ -111,6 +112,10 @@ export class Publisher {
       content = encodeBody(exchange, routingKey, body, this.#schemas)
     } catch (err) {
       return Promise.reject(err)
+    }
+    // The broker would close the channel for it: refuse it here, before it is queued or written.
+    if (content.length > this.#options.maxMessageBytes) {
+      return Promise.reject(new MessageTooLargeError(content.length, this.#options.maxMessageBytes, 'maxMessageBytes'))
     }
     if (!writable && this.#queue.full(content.length)) return Promise.reject(this.#bufferFull())
 

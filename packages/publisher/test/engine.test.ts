@@ -251,6 +251,8 @@ t.test('options are validated', async (t) => {
   t.throws(() => fakePublisher({ buffer: { maxBytes: Number.NaN } }), { message: /buffer.maxBytes/ })
   t.throws(() => fakePublisher({ schemas: 'x' as never }), { message: /schemas/ })
   t.throws(() => fakePublisher({ retryNacked: 'yes' as never }), { message: /retryNacked/ })
+  t.throws(() => fakePublisher({ maxMessageBytes: 0 }), { message: /maxMessageBytes/ })
+  t.throws(() => fakePublisher({ maxMessageBytes: '1mb' as never }), { message: /maxMessageBytes/ })
 })
 
 t.test('message ids: 22 base64url characters, none repeated across pool refills', async (t) => {

@@ -63,6 +63,8 @@ describe('plugin options', () => {
   test('are checked', () => {
     expect(app.register(publisher, { confirmTimeout: '1s' })).type.toRaiseError()
     expect(app.register(publisher, { retryNacked: 'no' })).type.toRaiseError()
+    expect(app.register(publisher, { maxMessageBytes: '16mb' })).type.toRaiseError()
+    expect(app.register(publisher, { maxMessageBytes: 32 * 1024 * 1024 })).type.not.toRaiseError()
     expect(
       app.register(publisher, { buffer: { maxMessages: 10, maxBytes: 1_000 }, retryAfter: 3 })
     ).type.not.toRaiseError()

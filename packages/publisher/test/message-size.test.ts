@@ -1,0 +1,70 @@
+import t from 'tap'
+import type { PublishReceipt } from '../src/index.js'
+import { buildApp, rawChannel, settledNow, tempQueue } from './fixtures/helpers.js'
+
+const MiB = 1024 * 1024
+
+/** 21 publishes issued together, the big body in the middle. */
+function publishBeside(publish: (n: number) => Promise<PublishReceipt>) {
+  return Array.from({ length: 21 }, (_, n) => publish(n))
+}
+
+t.test(
+  'a body over maxMessageBytes (default 16 MiB) rejects at once with its own code; the 20 beside it resolve',
+  async (t) => {
+    const { channel } = await rawChannel(t)
+    const queue = await tempQueue(t, channel, 'size')
+    const app = await buildApp(t, { publisher: { confirmTimeout: 5_000 } })
+    const big = Buffer.alloc(20 * MiB)
+    const publishes = publishBeside((n) => app.publisher.publish('', queue, n === 10 ? big : { n }))
+    t.ok(await settledNow(publishes[10] as Promise<unknown>), 'refused before anything was written')
+    t.equal(app.publisher.pending, 20, 'never queued')
+    const results = await Promise.allSettled(publishes)
+    const refused = results[10]
+    t.equal(refused?.status, 'rejected')
+    if (refused?.status === 'rejected') {
+      t.match(refused.reason, {
+        code: 'FST_AMQP_PUBLISHER_MESSAGE_TOO_LARGE',
+        statusCode: 413,
+        mayHaveArrived: false,
+        message: /20971520 bytes, over the limit of 16777216 bytes \(maxMessageBytes\)/,
+      })
+    }
+    t.equal(results.filter((r) => r.status === 'fulfilled').length, 20, 'the others all resolved')
+    t.equal((await channel.checkQueue(queue)).messageCount, 20)
+  }
+)
+
+t.test('the encoded body is what counts: a limit of exactly its length passes, one byte less refuses', async (t) => {
+  const { channel } = await rawChannel(t)
+  const queue = await tempQueue(t, channel, 'size-edge')
+  const body = { text: 'x'.repeat(100) }
+  const length = Buffer.byteLength(JSON.stringify(body))
+  const exact = await buildApp(t, { publisher: { maxMessageBytes: length } })
+  await t.resolves(exact.publisher.publish('', queue, body))
+  const under = await buildApp(t, { publisher: { maxMessageBytes: length - 1 } })
+  await t.rejects(under.publisher.publish('', queue, body), {
+    code: 'FST_AMQP_PUBLISHER_MESSAGE_TOO_LARGE',
+    message: new RegExp(`${length} bytes, over the limit of ${length - 1} bytes`),
+  })
+  t.equal((await channel.checkQueue(queue)).messageCount, 1)
+})
+
+t.test('reply.publish of a body over the limit, not caught by the route: 413, no Retry-After', async (t) => {
+  const { channel } = await rawChannel(t)
+  const queue = await tempQueue(t, channel, 'size-route')
+  const app = await buildApp(t, {
+    publisher: { maxMessageBytes: 1024 },
+    setup(app) {
+      app.post('/', async (request, reply) => {
+        await reply.publish('', queue, request.body)
+        return { ok: true }
+      })
+    },
+  })
+  const response = await app.inject({ method: 'POST', url: '/', payload: { text: 'x'.repeat(2048) } })
+  t.equal(response.statusCode, 413, 'the client is told its message is too large, not to come back later')
+  t.equal(response.headers['retry-after'], undefined)
+  t.equal(response.json().code, 'FST_AMQP_PUBLISHER_MESSAGE_TOO_LARGE')
+  t.equal((await channel.checkQueue(queue)).messageCount, 0)
+})
