@@ -100,12 +100,3 @@ export function shedError(bound: string): Error {
 export function abortReason(signal: AbortSignal): Error {
   return signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason ?? 'aborted'))
 }
-
-// The broker's 404 text: NOT_FOUND - no exchange 'orders' in vhost '/'
-const NO_EXCHANGE = /NOT_FOUND - no exchange '(.*)' in vhost '/
-
-/** The exchange a channel-closing 404 names, if that is what closed it. */
-export function missingExchange(error: string | null): string | null {
-  if (error === null) return null
-  return NO_EXCHANGE.exec(error)?.[1] ?? null
-}

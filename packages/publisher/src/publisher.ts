@@ -2,15 +2,14 @@ import type { AmqpClient, ConfirmChannel, ManagedChannel, ManagedConnection } fr
 import type { Message, Options } from 'amqplib'
 import type { FastifyBaseLogger } from 'fastify'
 import { burstFlusher } from './burst-flush.js'
+import { type ChannelRefusal, channelRefusal } from './channel-refusal.js'
 import { ConfirmWindow } from './confirm-window.js'
 import { encodeBody } from './encode.js'
 import { DONE, Entry, type PublishReceipt, QUEUED, SENT } from './entry.js'
 import {
   abortReason,
   ConfirmTimeoutError,
-  ExchangeNotFoundError,
   MessageTooLargeError,
-  missingExchange,
   PublisherClosedError,
   PublishNackError,
   shedError,
@@ -78,10 +77,14 @@ export class Publisher {
   #lastRecycle = 0
   /** Entries nacked by the current confirm event, put back in the buffer together, in order. */
   readonly #nacked: Entry[] = []
+  /** Largest body accepted: maxMessageBytes, or lower once the broker stated its own limit. */
+  #maxMessageBytes: number
+  #maxMessageBytesSource = 'maxMessageBytes'
 
   constructor(amqp: AmqpClient, options: PublisherOptions, log: FastifyBaseLogger) {
     this.#options = resolvePublisherOptions(options)
     this.#log = log
+    this.#maxMessageBytes = this.#options.maxMessageBytes
     this.#schemas = Object.keys(this.#options.schemas).length > 0 ? new SchemaChecks(this.#options.schemas) : null
     this.#queue = new SendQueue(this.#options.maxMessages, this.#options.maxBytes)
     this.#ticker = new Ticker(this.#options.confirmTimeout, this.#sweep)
@@ -90,6 +93,7 @@ export class Publisher {
     this.#managed.on('open', this.#onOpen)
     this.#managed.on('lost', this.#onLost)
     this.#connection.on('closed', this.#onConnectionClosed)
+    this.#connection.on('connected', this.#onConnected)
   }
 
   /** Messages accepted and not settled yet: written and awaiting a confirm, plus buffered. */
@@ -114,8 +118,10 @@ export class Publisher {
       return Promise.reject(err)
     }
     // The broker would close the channel for it: refuse it here, before it is queued or written.
-    if (content.length > this.#options.maxMessageBytes) {
-      return Promise.reject(new MessageTooLargeError(content.length, this.#options.maxMessageBytes, 'maxMessageBytes'))
+    if (content.length > this.#maxMessageBytes) {
+      return Promise.reject(
+        new MessageTooLargeError(content.length, this.#maxMessageBytes, this.#maxMessageBytesSource)
+      )
     }
     if (!writable && this.#queue.full(content.length)) return Promise.reject(this.#bufferFull())
 
@@ -175,6 +181,7 @@ export class Publisher {
     this.#managed.off('open', this.#onOpen)
     this.#managed.off('lost', this.#onLost)
     this.#connection.off('closed', this.#onConnectionClosed)
+    this.#connection.off('connected', this.#onConnected)
     this.#detach()
     await this.#managed.close()
   }
@@ -326,14 +333,40 @@ export class Publisher {
     this.#inflight -= resend.length
     for (const entry of resend) entry.returned = false
     this.#queue.addFirst(resend)
-    // Publishing to a missing exchange kills the channel (404); sending it again would kill the next one.
-    const missing = missingExchange(info.error)
-    if (missing !== null) {
-      this.#queue.forEach((entry) => {
-        if (entry.exchange === missing) this.#finish(entry, new ExchangeNotFoundError(missing, entry.routingKey))
-      })
+    const refusal = channelRefusal(info.error)
+    if (refusal !== null) this.#refuse(refusal)
+    // Those the broker may have stored before the close arrive twice, with the same messageId.
+    const again = refusal === null ? resend.length : resend.filter((entry) => entry.state === QUEUED).length
+    if (again > 0) this.#log.warn({ resend: again }, 'amqp publisher channel lost: re-sending')
+  }
+
+  /** The broker closed the channel over some messages: those fail now; sent again, they would close the next one. */
+  #refuse(refusal: ChannelRefusal): void {
+    let refused = 0
+    this.#queue.forEach((entry) => {
+      if (entry.state !== QUEUED) return
+      const error = refusal.errorFor(entry)
+      if (error === null) return
+      refused += 1
+      this.#finish(entry, error)
+    })
+    const limit = refusal.maxMessageBytes
+    if (limit !== undefined && limit < this.#maxMessageBytes) {
+      // Later publishes over the broker's limit are refused here, not by closing another channel.
+      this.#maxMessageBytes = limit
+      this.#maxMessageBytesSource = "the broker's max_message_size"
     }
-    if (resend.length > 0) this.#log.warn({ resend: resend.length }, 'amqp publisher channel lost: re-sending')
+    if (refused > 0)
+      this.#log.warn(
+        { refused },
+        'amqp publisher: the broker closed the channel over messages it refuses: failed, not re-sent'
+      )
+  }
+
+  // A (re)connection may reach a broker with another max_message_size: start from the option again.
+  #onConnected = (): void => {
+    this.#maxMessageBytes = this.#options.maxMessageBytes
+    this.#maxMessageBytesSource = 'maxMessageBytes'
   }
 
   #detach(): void {

@@ -228,6 +228,47 @@ t.test('a 404 for a missing exchange rejects its messages instead of re-sending 
   t.equal(good.status, 'resolved')
 })
 
+t.test(
+  'a 406 over max_message_size rejects what is over the stated limit, re-sends the rest, refuses later ones here',
+  async (t) => {
+    const { publisher, open, lose, connection } = fakePublisher({ maxMessageBytes: 1000 })
+    open()
+    const small = track(publisher.publish('', 'q', Buffer.alloc(100)))
+    const big = track(publisher.publish('', 'q', Buffer.alloc(600)))
+    const queuedBig = track(publisher.publish('', 'q', Buffer.alloc(700)))
+    lose(
+      'Channel closed by server: 406 (PRECONDITION-FAILED) with message "PRECONDITION_FAILED - message size 600 is larger than configured max size 500"'
+    )
+    await flush()
+    t.match(big.error, {
+      code: 'FST_AMQP_PUBLISHER_MESSAGE_TOO_LARGE',
+      mayHaveArrived: false,
+      message: /600 bytes.*500 bytes/,
+    })
+    t.equal(
+      queuedBig.error?.code,
+      'FST_AMQP_PUBLISHER_MESSAGE_TOO_LARGE',
+      'one over the limit still waiting is not sent either'
+    )
+    const ch2 = open()
+    t.equal(ch2.written.length, 1, 'only the small one goes out again')
+    ch2.ack(1)
+    await flush()
+    t.equal(small.status, 'resolved')
+    await t.rejects(publisher.publish('', 'q', Buffer.alloc(501)), {
+      message: /501 bytes.*500 bytes \(the broker's max_message_size\)/,
+    })
+    t.equal(ch2.written.length, 1, 'refused before writing: the broker stated its limit')
+    connection.emit('connected', {})
+    const later = track(publisher.publish('', 'q', Buffer.alloc(501)))
+    t.equal(ch2.written.length, 2, 'a new connection starts from maxMessageBytes again')
+    ch2.ack(2)
+    await flush()
+    t.equal(later.status, 'resolved')
+    await t.rejects(publisher.publish('', 'q', Buffer.alloc(1001)), { message: /\(maxMessageBytes\)/ })
+  }
+)
+
 t.test('close(): rejects new publishes, waits for confirms, then rejects what is left', async (t) => {
   const { publisher, open, managed } = fakePublisher({ closeTimeout: 50 })
   const ch = open()
@@ -253,6 +294,10 @@ t.test('options are validated', async (t) => {
   t.throws(() => fakePublisher({ retryNacked: 'yes' as never }), { message: /retryNacked/ })
   t.throws(() => fakePublisher({ maxMessageBytes: 0 }), { message: /maxMessageBytes/ })
   t.throws(() => fakePublisher({ maxMessageBytes: '1mb' as never }), { message: /maxMessageBytes/ })
+  t.doesNotThrow(
+    () => fakePublisher({ maxMessageBytes: Number.POSITIVE_INFINITY }),
+    'Infinity: the broker alone decides'
+  )
 })
 
 t.test('message ids: 22 base64url characters, none repeated across pool refills', async (t) => {
