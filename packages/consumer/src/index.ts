@@ -9,7 +9,7 @@ import {
   ConsumerDuplicateQueueError,
   ConsumerInvalidOptionError,
 } from './errors.js'
-import { resolveConsumer, resolvePluginOptions } from './options.js'
+import { brokerDropWarning, resolveConsumer, resolvePluginOptions } from './options.js'
 import { ConsumerRegistry } from './registry.js'
 import type {
   ConsumeFunction,
@@ -50,6 +50,8 @@ async function consumerPlugin(app: FastifyInstance, options: ConsumerPluginOptio
     if (started) throw new ConsumerAlreadyStartedError(String(declared.queue))
     const def = resolveConsumer(declared, resolved)
     if (registry.has(def.queue)) throw new ConsumerDuplicateQueueError(def.queue)
+    const dropWarning = brokerDropWarning(def)
+    if (dropWarning) log.warn({ queue: def.queue }, dropWarning)
     // `this` is the instance consume() was called on: the handler sees that plugin's decorators.
     const consumer = new Consumer(def, declared.handler, declared.schema, this, {
       amqp: app.amqp,

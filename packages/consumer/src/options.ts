@@ -109,11 +109,19 @@ export function resolvePluginOptions(options: ConsumerPluginOptions = {}): Resol
 const BROKER_DROPS = ['x-delivery-limit', 'x-message-ttl', 'x-max-length', 'x-max-length-bytes']
 
 /**
+ * True when the broker may remove messages from a queue declared with these arguments: a delivery limit,
+ * TTL or max length, or a quorum queue at all, since 4.0 gives every quorum queue a delivery limit (20).
+ */
+function brokerMayDrop(args: Record<string, unknown>): boolean {
+  return args['x-queue-type'] === 'quorum' || BROKER_DROPS.some((key) => args[key] !== undefined)
+}
+
+/**
  * The x-arguments a consumer declares its queue with (pass the same ones when the queue is also in
  * the connection's topology, or the broker answers 406). Only what was asked for, so an existing
- * plain durable queue matches as it is. When an argument lets the broker drop messages (delivery
- * limit, TTL, max length) and dead-lettering is on, the queue also dead-letters to `<queue>.dlq`:
- * the broker then moves what it would drop there instead of losing it.
+ * plain durable queue matches as it is. When the broker may drop messages from the queue (a quorum
+ * queue, a delivery limit, TTL, max length) and dead-lettering is on, the queue also dead-letters to
+ * `<queue>.dlq`: the broker then moves what it would drop there instead of losing it.
  */
 export function consumerQueueArguments(
   queue: string,
@@ -125,12 +133,25 @@ export function consumerQueueArguments(
   if (options.deliveryLimit !== undefined) args['x-delivery-limit'] = options.deliveryLimit
   if (options.messageTtl !== undefined) args['x-message-ttl'] = options.messageTtl
   if (options.maxLength !== undefined) args['x-max-length'] = options.maxLength
-  const drops = BROKER_DROPS.some((key) => args[key] !== undefined)
-  if (deadLetter && drops && args['x-dead-letter-exchange'] === undefined) {
+  if (deadLetter && brokerMayDrop(args) && args['x-dead-letter-exchange'] === undefined) {
     args['x-dead-letter-exchange'] = ''
     args['x-dead-letter-routing-key'] = deadLetterQueueName(queue)
   }
   return args
+}
+
+/**
+ * A warning for a queue the broker may drop from with nowhere to dead-letter to (deadLetter: false and
+ * no x-dead-letter-exchange of its own), or null: the user chose no DLQ, but may not know the broker
+ * drops too (a quorum queue's default delivery limit on 4.x).
+ */
+export function brokerDropWarning(def: Pick<ResolvedConsumer, 'queue' | 'queueArguments'>): string | null {
+  const args = def.queueArguments
+  if (!brokerMayDrop(args) || args['x-dead-letter-exchange'] !== undefined) return null
+  const limits = BROKER_DROPS.filter((key) => args[key] !== undefined)
+  if (args['x-queue-type'] === 'quorum' && args['x-delivery-limit'] === undefined)
+    limits.unshift("a quorum queue's default delivery limit (20 on RabbitMQ 4.x)")
+  return `amqp consumer queue "${def.queue}" has deadLetter: false and no x-dead-letter-exchange: the broker drops messages at ${limits.join(', ')}`
 }
 
 function resolveQueueOptions(value: unknown): QueueOptions {

@@ -1,5 +1,6 @@
 import t from 'tap'
 import {
+  brokerDropWarning,
   consumerQueueArguments,
   delayQueueName,
   resolveConsumer,
@@ -64,7 +65,11 @@ t.test('queue options become x-arguments only when asked for', async (t) => {
       'x-dead-letter-routing-key': 'q.dlq',
     }
   )
-  t.same(declare({ queueOptions: { type: 'quorum' } }).queueArguments, { 'x-queue-type': 'quorum' })
+  t.same(
+    declare({ queueOptions: { type: 'quorum' } }).queueArguments,
+    { 'x-queue-type': 'quorum', 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': 'q.dlq' },
+    'a quorum queue always: 4.x gives each a delivery limit'
+  )
 })
 
 t.test('a queue the broker may drop from dead-letters to its DLQ, unless told otherwise', async (t) => {
@@ -85,6 +90,18 @@ t.test('a queue the broker may drop from dead-letters to its DLQ, unless told ot
     "the queue's own DLX is kept"
   )
   t.same(declare({ deadLetter: false, queueOptions: { deliveryLimit: 2 } }).queueArguments, { 'x-delivery-limit': 2 })
+  t.same(consumerQueueArguments('orders', { type: 'quorum' }, false), { 'x-queue-type': 'quorum' })
+})
+
+t.test('a queue the broker may drop from with no DLX is warned about', async (t) => {
+  const warning = (queueOptions: ConsumeOptions['queueOptions'], deadLetter = false) =>
+    brokerDropWarning(declare({ queueOptions, deadLetter }))
+  t.match(warning({ type: 'quorum' }), /"q" has deadLetter: false .* a quorum queue's default delivery limit \(20/)
+  t.match(warning({ type: 'quorum', deliveryLimit: 5 }), /drops messages at x-delivery-limit$/)
+  t.match(warning({ messageTtl: 10, maxLength: 3 }), /drops messages at x-message-ttl, x-max-length$/)
+  t.equal(warning({}), null, 'a plain classic queue drops nothing')
+  t.equal(warning({ type: 'quorum' }, true), null, 'dead-lettering to the DLQ')
+  t.equal(warning({ type: 'quorum', arguments: { 'x-dead-letter-exchange': 'mine' } }), null, 'its own DLX')
 })
 
 t.test('deadLetter: false has no DLQ', async (t) => {

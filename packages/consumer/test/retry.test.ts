@@ -8,6 +8,7 @@ import {
   deferred,
   deleteConsumerQueues,
   openBroker,
+  rejectUntilDeadLettered,
   SHARED_URL,
   uniqueName,
   until,
@@ -211,21 +212,7 @@ t.test("a quorum queue's delivery limit dead-letters to the DLQ: the broker neve
   t.teardown(() => deleteConsumerQueues(SHARED_URL, queue))
   await app.close() // the queues are declared; now play a client that keeps requeueing
   await broker.send(queue, { n: 1 })
-  let requeued = 0
-  // A requeue reaches a quorum queue asynchronously: take the message whenever it is back, until it is gone.
-  // basic.reject, as a failing client does: 4.3 counts only rejects (and lost channels), not basic.nack.
-  await until(
-    async () => {
-      const msg = await broker.channel.get(queue, { noAck: false })
-      if (msg) {
-        broker.channel.reject(msg, true)
-        requeued += 1
-      }
-      return (await broker.count(`${queue}.dlq`)) === 1
-    },
-    10_000,
-    'the dead letter'
-  )
+  const requeued = await rejectUntilDeadLettered(broker, queue, 10_000)
   t.ok(requeued >= 2, `dead-lettered once requeued past the limit of 1 (${requeued} requeues)`)
   const [dead] = await broker.drainQueue(`${queue}.dlq`)
   t.same(JSON.parse(dead?.content.toString() ?? 'null'), { n: 1 })

@@ -1,0 +1,72 @@
+import t from 'tap'
+import {
+  BROKER,
+  buildApp,
+  captureLogs,
+  deleteConsumerQueues,
+  openBroker,
+  queueArguments,
+  rejectUntilDeadLettered,
+  SHARED_URL,
+  uniqueName,
+} from './fixtures/helpers.js'
+
+t.test('a quorum queue without deliveryLimit dead-letters what the broker drops at its default limit', async (t) => {
+  const queue = uniqueName('qq-default-limit')
+  const broker = await openBroker(t)
+  const app = await buildApp(t, {
+    declare: (app) => {
+      app.consume({ queue, queueOptions: { type: 'quorum' }, retry: false, handler: async () => {} })
+    },
+  })
+  t.teardown(() => deleteConsumerQueues(SHARED_URL, queue))
+  await app.close() // declared; now play a client that keeps failing on the message
+  t.same(await queueArguments(queue), {
+    'x-queue-type': 'quorum',
+    'x-dead-letter-exchange': '',
+    'x-dead-letter-routing-key': `${queue}.dlq`,
+  })
+  if (BROKER === '3.10') {
+    t.comment('3.10 gives quorum queues no default delivery limit: only the arguments can be checked here')
+    return
+  }
+  await broker.send(queue, { n: 1 })
+  // A client crashing on the message; 4.0 caps it at 20 redeliveries.
+  const rejected = await rejectUntilDeadLettered(broker, queue)
+  t.ok(rejected > 20, `dead-lettered after ${rejected} rejections, not dropped`)
+  const [dead] = await broker.drainQueue(`${queue}.dlq`)
+  t.same(JSON.parse(String(dead?.content)), { n: 1 })
+  t.match(dead?.properties.headers, {
+    'x-first-death-reason': 'delivery_limit',
+    'x-first-death-queue': queue,
+    'x-death': [{ reason: 'delivery_limit', queue }],
+  })
+  t.equal(await broker.count(queue), 0)
+})
+
+t.test('deadLetter: false on a quorum queue: no DLX, and a warning that the broker drops at its limit', async (t) => {
+  const queue = uniqueName('qq-no-dlq')
+  const { capture, logger } = captureLogs()
+  const app = await buildApp(t, {
+    logger,
+    declare: (app) => {
+      app.consume({ queue, queueOptions: { type: 'quorum' }, deadLetter: false, handler: async () => {} })
+      app.consume({
+        queue: `${queue}-own-dlx`,
+        queueOptions: { type: 'quorum', arguments: { 'x-dead-letter-exchange': 'mine' } },
+        deadLetter: false,
+        handler: async () => {},
+      })
+    },
+  })
+  t.teardown(async () => {
+    await app.close()
+    await deleteConsumerQueues(SHARED_URL, queue)
+    await deleteConsumerQueues(SHARED_URL, `${queue}-own-dlx`)
+  })
+  t.same(await queueArguments(queue), { 'x-queue-type': 'quorum' })
+  const warnings = capture.lines.filter((line) => String(line.msg).includes('the broker drops messages at'))
+  t.equal(warnings.length, 1, 'once, and not for the queue with a DLX of its own')
+  t.equal(warnings[0]?.queue, queue)
+  t.match(String(warnings[0]?.msg), "a quorum queue's default delivery limit (20 on RabbitMQ 4.x)")
+})
