@@ -57,6 +57,11 @@ export class Message<Body = unknown, Headers = MessagePropertyHeaders> implement
     return this.#delivery.raw.fields.redelivered
   }
 
+  get deliveryCount(): number {
+    const count = this.#delivery.raw.properties.headers?.['x-delivery-count']
+    return typeof count === 'number' && Number.isInteger(count) && count > 0 ? count : 0
+  }
+
   get signal(): AbortSignal {
     return this.#delivery.signal
   }

@@ -71,6 +71,12 @@ export interface ConsumerMessage<Body = unknown, Headers = MessagePropertyHeader
   readonly redelivered: boolean
   /** 1 on the first try, 2 on the first retry... (the x-attempt header). */
   readonly attempt: number
+  /**
+   * Failed deliveries of this message before this one, as a quorum queue counts them (its x-delivery-count
+   * header; RabbitMQ 4.3 counts basic.reject and lost channels, not basic.nack). 0 on a first delivery and
+   * on queues that do not count (classic). The broker dead-letters at the queue's delivery limit.
+   */
+  readonly deliveryCount: number
   /** Child of the instance's logger with messageId, correlationId and queue. */
   readonly log: FastifyBaseLogger
   /** Aborts when the delivering channel is lost (the ack would be void) or app.close() stops waiting. */

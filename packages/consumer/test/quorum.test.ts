@@ -1,4 +1,5 @@
 import t from 'tap'
+import { consumerQueueArguments } from '../src/index.js'
 import {
   BROKER,
   buildApp,
@@ -9,6 +10,7 @@ import {
   rejectUntilDeadLettered,
   SHARED_URL,
   uniqueName,
+  until,
 } from './fixtures/helpers.js'
 
 t.test('a quorum queue without deliveryLimit dead-letters what the broker drops at its default limit', async (t) => {
@@ -69,4 +71,51 @@ t.test('deadLetter: false on a quorum queue: no DLX, and a warning that the brok
   t.equal(warnings.length, 1, 'once, and not for the queue with a DLX of its own')
   t.equal(warnings[0]?.queue, queue)
   t.match(String(warnings[0]?.msg), "a quorum queue's default delivery limit (20 on RabbitMQ 4.x)")
+})
+
+t.test("message.deliveryCount is the quorum queue's count of failed deliveries; 0 on a classic queue", async (t) => {
+  const queue = uniqueName('qq-count')
+  const classic = uniqueName('classic-count')
+  const broker = await openBroker(t)
+  t.teardown(async () => {
+    await deleteConsumerQueues(SHARED_URL, queue)
+    await deleteConsumerQueues(SHARED_URL, classic)
+  })
+  // Declared as the consumer will, then failed twice by another client before the consumer starts.
+  await broker.channel.assertQueue(queue, {
+    durable: true,
+    arguments: consumerQueueArguments(queue, { type: 'quorum' }),
+  })
+  await broker.channel.assertQueue(classic, { durable: true })
+  await broker.send(queue, { n: 1 })
+  await broker.send(classic, { n: 2 })
+  let rejected = 0
+  await until(
+    async () => {
+      const msg = await broker.channel.get(queue, { noAck: false })
+      if (msg) {
+        broker.channel.reject(msg, true)
+        rejected += 1
+      }
+      return rejected === 2
+    },
+    10_000,
+    'two rejections'
+  )
+  const seen = new Map<string, { deliveryCount: number; redelivered: boolean }>()
+  await buildApp(t, {
+    declare: (app) => {
+      for (const name of [queue, classic]) {
+        app.consume({
+          queue: name,
+          queueOptions: name === queue ? { type: 'quorum' } : {},
+          retry: false,
+          handler: async (message) => void seen.set(name, message),
+        })
+      }
+    },
+  })
+  await until(() => seen.size === 2, 10_000, 'both messages')
+  t.match(seen.get(queue), { deliveryCount: 2, redelivered: true })
+  t.match(seen.get(classic), { deliveryCount: 0, redelivered: false })
 })

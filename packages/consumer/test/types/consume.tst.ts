@@ -21,6 +21,7 @@ describe('app.consume', () => {
       async handler(message) {
         expect(message.body).type.toBe<{ id: number; total: number; note?: string }>()
         expect(message.attempt).type.toBe<number>()
+        expect(message.deliveryCount).type.toBe<number>()
         expect(message.signal).type.toBe<AbortSignal>()
         expect(message.publish('ex', 'rk', { any: 1 })).type.toBe<Promise<{ messageId: string }>>()
       },
