@@ -103,7 +103,7 @@ export class Consumer {
     if (state?.open && state.consumerTag) await this.#cancelOn(state)
     const pending = this.#pending
     this.#pending = []
-    for (const delivery of pending) delivery.nack(true)
+    for (const delivery of pending) delivery.requeue()
   }
 
   /** Resolves when no handler runs. */
@@ -196,7 +196,7 @@ export class Consumer {
     const delivery = new Delivery(state, raw)
     // Sent before our basic.cancel reached the broker: back to the queue, unstarted.
     if (this.#stopping) {
-      delivery.nack(true)
+      delivery.requeue()
       return
     }
     if (this.#running.size < this.#def.concurrency) void this.#run(delivery)

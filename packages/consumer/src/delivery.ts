@@ -38,8 +38,8 @@ export class ChannelState {
     return true
   }
 
-  /** A delivery was nacked (sent at once): the list forgets it at the next flush. */
-  nacked(): void {
+  /** A delivery was nacked or rejected (sent at once): the list forgets it at the next flush. */
+  released(): void {
     this.#schedule()
   }
 
@@ -159,12 +159,25 @@ export class Delivery {
     return this.state.ack(this)
   }
 
-  nack(requeue: boolean): boolean {
+  /**
+   * Hands it back unhandled, not for a fault of its own (a drain, a closed publisher): basic.nack, which
+   * RabbitMQ 4.3 does not count towards a quorum queue's delivery limit.
+   */
+  requeue(): boolean {
+    return this.#release((channel) => channel.nack(this.raw, false, true))
+  }
+
+  /** Gives it up (deadLetter: false): basic.reject without requeue, dropped or taken by the queue's own DLX. */
+  reject(): boolean {
+    return this.#release((channel) => channel.reject(this.raw, false))
+  }
+
+  #release(send: (channel: Channel) => void): boolean {
     if (!this.settleable) return false
     this.#settled = true
-    this.state.nacked()
+    this.state.released()
     try {
-      this.state.channel.nack(this.raw, false, requeue)
+      send(this.state.channel)
       return true
     } catch {
       return false

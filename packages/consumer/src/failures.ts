@@ -55,7 +55,7 @@ export class Failures {
     const dlq = this.#def.deadLetterQueue
     if (!dlq) {
       // deadLetter: false. Rejected without requeue: dropped, or routed by the queue's own DLX if it has one.
-      delivery.nack(false)
+      delivery.reject()
       this.#log.error({ messageId: delivery.raw.properties.messageId, reason }, 'amqp consumer: message rejected')
       return
     }
@@ -74,8 +74,8 @@ export class Failures {
   /**
    * Sends the original to `queue` and acks it only once the broker confirmed. A failed send is tried
    * again, the original held unacked, rather than requeued: a requeue would run the handler again and,
-   * on a quorum queue, count towards its delivery limit, so a broker hiccup (nacks while a leader
-   * moves) would spend the message's attempts or have the broker drop it.
+   * on a quorum queue before RabbitMQ 4.3, count towards its delivery limit, so a broker hiccup (nacks
+   * while a leader moves) would spend the message's attempts.
    */
   async #republish(delivery: Delivery, queue: string, options: PublishOptions): Promise<void> {
     const { messageId } = delivery.raw.properties
@@ -90,7 +90,7 @@ export class Failures {
             { messageId, target: queue, err: errorText(err) },
             'amqp consumer: republish failed, requeueing'
           )
-          delivery.nack(true)
+          delivery.requeue()
           return
         }
         this.#log.error(

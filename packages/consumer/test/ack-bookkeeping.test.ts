@@ -162,7 +162,8 @@ t.test(
     const channel = await open()
     for (let n = 1; n <= 5; n++) channel.deliver({ n })
     await flush()
-    t.same(channel.nacks, [{ tag: 3, requeue: false }], 'the failure is rejected at once')
+    t.same(channel.rejects, [{ tag: 3, requeue: false }], 'the failure is given up at once, with basic.reject')
+    t.same(channel.nacks, [], "basic.nack is for requeues that are not the message's fault")
     t.same(channel.acks, [2, 4, 5], 'behind the running first one: acked singly, so prefetch is not held up')
     t.equal(channel.multipleAcks, 0)
     gates.get(1)?.()
@@ -182,7 +183,7 @@ t.test('ack coalescing remembers only the unsettled: a stuck delivery does not m
   const stuck = new Delivery(state, raw(1))
   for (let tag = 2; tag <= 5_001; tag++) {
     const delivery = new Delivery(state, raw(tag))
-    if (tag % 1_000 === 0) delivery.nack(false)
+    if (tag % 1_000 === 0) delivery.reject()
     else delivery.ack()
     if (tag % 100 === 0) await flush()
   }

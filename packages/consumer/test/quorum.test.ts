@@ -4,9 +4,11 @@ import {
   BROKER,
   buildApp,
   captureLogs,
+  deferred,
   deleteConsumerQueues,
   openBroker,
   queueArguments,
+  rejectUntil,
   rejectUntilDeadLettered,
   SHARED_URL,
   uniqueName,
@@ -89,19 +91,7 @@ t.test("message.deliveryCount is the quorum queue's count of failed deliveries; 
   await broker.channel.assertQueue(classic, { durable: true })
   await broker.send(queue, { n: 1 })
   await broker.send(classic, { n: 2 })
-  let rejected = 0
-  await until(
-    async () => {
-      const msg = await broker.channel.get(queue, { noAck: false })
-      if (msg) {
-        broker.channel.reject(msg, true)
-        rejected += 1
-      }
-      return rejected === 2
-    },
-    10_000,
-    'two rejections'
-  )
+  await rejectUntil(broker, queue, (rejected) => rejected === 2, 10_000)
   const seen = new Map<string, { deliveryCount: number; redelivered: boolean }>()
   await buildApp(t, {
     declare: (app) => {
@@ -119,3 +109,55 @@ t.test("message.deliveryCount is the quorum queue's count of failed deliveries; 
   t.match(seen.get(queue), { deliveryCount: 2, redelivered: true })
   t.match(seen.get(classic), { deliveryCount: 0, redelivered: false })
 })
+
+t.test(
+  "the drain's hand-back of unstarted deliveries is a basic.nack: it does not spend the delivery limit",
+  async (t) => {
+    if (BROKER === '3.10') {
+      t.comment('3.10 counts every return towards the limit, basic.nack included: nothing to tell apart there')
+      return
+    }
+    const queue = uniqueName('qq-drain')
+    const broker = await openBroker(t)
+    t.teardown(() => deleteConsumerQueues(SHARED_URL, queue))
+    await broker.channel.assertQueue(queue, {
+      durable: true,
+      arguments: consumerQueueArguments(queue, { type: 'quorum', deliveryLimit: 1 }),
+    })
+    for (const n of [1, 2, 3]) await broker.send(queue, { n })
+    const seen: Array<{ n: number; deliveryCount: number; redelivered: boolean }> = []
+    // Three app lifetimes: each handles one message and, closing, hands the unstarted ones back.
+    for (let round = 1; round <= 3; round += 1) {
+      const gate = deferred()
+      const app = await buildApp(t, {
+        declare: (app) => {
+          app.consume({
+            queue,
+            queueOptions: { type: 'quorum', deliveryLimit: 1 },
+            prefetch: 3,
+            concurrency: 1,
+            retry: false,
+            handler: async ({ body, deliveryCount, redelivered }) => {
+              seen.push({ n: (body as { n: number }).n, deliveryCount, redelivered })
+              await gate.promise
+            },
+          })
+        },
+      })
+      const left = 3 - round
+      await until(async () => seen.length === round && (await broker.count(queue)) === 0, 10_000, 'all delivered')
+      const closing = app.close()
+      await until(async () => (await broker.count(queue)) === left, 10_000, 'the unstarted handed back')
+      gate.resolve()
+      await closing
+    }
+    t.same(
+      seen.map(({ n }) => n),
+      [1, 2, 3],
+      'each handled once, none dead-lettered'
+    )
+    t.match(seen[2], { deliveryCount: 0, redelivered: true }, 'handed back twice past a limit of 1, not counted')
+    t.equal(await broker.count(`${queue}.dlq`), 0)
+    t.equal(await broker.count(queue), 0)
+  }
+)
