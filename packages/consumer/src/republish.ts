@@ -20,6 +20,20 @@ const KEPT = [
   'priority',
 ] as const
 
+// Set by the broker about an earlier hop (dead-lettering, a quorum queue's counts). 4.x no longer reads them
+// from a publisher and 3.x merges them, so a copy would only mislead whoever reads the next hop.
+const BROKER_HEADERS = ['x-death', 'x-delivery-count', 'x-acquired-count']
+const BROKER_HEADER_PREFIXES = ['x-first-death-', 'x-last-death-']
+
+function ownHeaders(headers: Record<string, unknown> | undefined): Record<string, unknown> {
+  const kept: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(headers ?? {})) {
+    if (BROKER_HEADERS.includes(key) || BROKER_HEADER_PREFIXES.some((prefix) => key.startsWith(prefix))) continue
+    kept[key] = value
+  }
+  return kept
+}
+
 export function errorText(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err)
   return text.length > MAX_ERROR_TEXT ? `${text.slice(0, MAX_ERROR_TEXT)}…` : text
@@ -33,7 +47,7 @@ function copy(properties: MessageProperties, headers: Record<string, unknown>): 
     if (properties[key] !== undefined && properties[key] !== null) options[key] = properties[key]
   }
   // Persistent whatever the original was: a message waiting for a retry or in the DLQ must survive a broker restart.
-  return { ...options, headers: { ...(properties.headers ?? {}), ...headers }, persistent: true, mandatory: true }
+  return { ...options, headers: { ...ownHeaders(properties.headers), ...headers }, persistent: true, mandatory: true }
 }
 
 /** Options for sending the original content to a delay queue, one attempt further. */

@@ -219,3 +219,33 @@ t.test("a quorum queue's delivery limit dead-letters to the DLQ: the broker neve
   t.match(dead?.properties.headers, { 'x-first-death-reason': 'delivery_limit', 'x-first-death-queue': queue })
   t.equal(await broker.count(queue), 0)
 })
+
+t.test("a dead letter carries none of the broker's x-death headers from the delay queue it went through", async (t) => {
+  const queue = uniqueName('xdeath')
+  const broker = await openBroker(t)
+  const headersSeen: Array<Record<string, unknown>> = []
+  const app = await buildApp(t, {
+    declare: (app) => {
+      app.consume(queue, { retry: { attempts: 2, delay: 100 } }, async (message) => {
+        headersSeen.push({ ...message.headers })
+        throw new Error(`fails (try ${message.attempt})`)
+      })
+    },
+  })
+  t.teardown(async () => {
+    await app.close()
+    await deleteConsumerQueues(SHARED_URL, queue, [100])
+  })
+  await broker.send(queue, { n: 1 }, { headers: { tenant: 'acme' } })
+  await until(async () => (await broker.count(`${queue}.dlq`)) === 1, 10_000, 'the dead letter')
+  t.match(
+    headersSeen[1],
+    { 'x-death': [{ reason: 'expired' }], 'x-first-death-reason': 'expired' },
+    'the hop added them'
+  )
+  const [dead] = await broker.drainQueue(`${queue}.dlq`)
+  const headers = (dead?.properties.headers ?? {}) as Record<string, unknown>
+  t.match(headers, { tenant: 'acme', 'x-death-reason': 'handler-error', 'x-attempts': 2 })
+  const copied = Object.keys(headers).filter((key) => /^x-(death|first-death-.*|last-death-.*)$/.test(key))
+  t.same(copied, [], 'no x-death, x-first-death-* or x-last-death-* copied from the earlier hop')
+})
