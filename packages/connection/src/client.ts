@@ -57,6 +57,12 @@ export class AmqpClient extends EventEmitter<ConnectionEvents> {
       return connection
     }
     this.#connections = { publish: make('publish'), consume: make('consume') }
+    // Consumers declare their bindings through the consume connection. On a Khepri cluster another node
+    // may not see a new binding yet, so publishing goes through the same node: it follows the consumers.
+    const { publish, consume } = this.#connections
+    consume.on('connected', () => {
+      if (consume.node !== null) publish.follow(consume.node)
+    })
     this.#log = log
     this.#secrets = secrets
   }

@@ -5,6 +5,7 @@ import { Backoff } from './backoff.js'
 import { closeQuietly } from './close-quietly.js'
 import { deniedFeatureOf } from './deprecated-features.js'
 import { AmqpConnectFailedError, AmqpFeatureDeniedError } from './errors.js'
+import { isMetadataTimeout } from './metadata-timeout.js'
 import type { ResolvedOptions } from './options.js'
 import { describeError, redactUrl } from './redact.js'
 import { type Denial, SetupGuard } from './setup-guard.js'
@@ -63,7 +64,10 @@ export class ManagedConnection extends EventEmitter<ConnectionEvents> {
   #backoff: Backoff
   #abort = new AbortController()
   #timer: NodeJS.Timeout | null = null
+  /** The URL the next attempt uses. */
   #urlIndex = 0
+  /** The URL the live connection uses. */
+  #connectedIndex = 0
   #status: ConnectionStatus = 'connecting'
   #model: ChannelModel | null = null
   #connectedSince: Date | null = null
@@ -107,7 +111,34 @@ export class ManagedConnection extends EventEmitter<ConnectionEvents> {
   }
 
   get url(): string {
-    return redactUrl(this.#config.urls[this.#urlIndex] ?? '')
+    return redactUrl(this.#config.urls[this.node ?? this.#urlIndex] ?? '')
+  }
+
+  /** Which of the URLs (its index) this connection is on, or null while down. */
+  get node(): number | null {
+    return this.#model ? this.#connectedIndex : null
+  }
+
+  /** @internal Go to the node of this URL index: at once if connected to another, else on the next attempt. */
+  follow(index: number): void {
+    if (this.#abort.signal.aborted) return
+    this.#urlIndex = index
+    if (this.#model && this.#connectedIndex !== index) this.#move()
+  }
+
+  /** A reconnect of our own choosing: at once, without backoff, to urls[#urlIndex]. */
+  #move(): void {
+    const model = this.#model as ChannelModel
+    const url = this.url
+    this.#model = null
+    this.#connectedSince = null
+    this.#setStatus('reconnecting')
+    this.#log.info(
+      { role: this.role, from: url, to: redactUrl(this.#config.urls[this.#urlIndex] ?? '') },
+      'amqp connection moving node'
+    )
+    this.emit('disconnected', { role: this.role, url, error: 'moving to the node of the consume connection' })
+    void closeQuietly(model).then(() => this.#attempt())
   }
 
   start(): void {
@@ -151,8 +182,9 @@ export class ManagedConnection extends EventEmitter<ConnectionEvents> {
   }
 
   async #connectOnce(): Promise<void> {
-    const rawUrl = this.#config.urls[this.#urlIndex] as string
-    const url = this.url
+    const index = this.#urlIndex
+    const rawUrl = this.#config.urls[index] as string
+    const url = redactUrl(rawUrl)
     this.#log.debug({ role: this.role, url, attempt: this.#backoff.attempt + 1 }, 'amqp connecting')
     let model: ChannelModel | undefined
     // The socket can die while topology is declared: listen from the start, or its 'close' goes unseen
@@ -181,7 +213,7 @@ export class ManagedConnection extends EventEmitter<ConnectionEvents> {
       await closeQuietly(model)
       return
     }
-    this.#onConnected(model, url)
+    this.#onConnected(model, url, index)
   }
 
   async #declareTopology(model: ChannelModel): Promise<void> {
@@ -194,8 +226,9 @@ export class ManagedConnection extends EventEmitter<ConnectionEvents> {
     }
   }
 
-  #onConnected(model: ChannelModel, url: string): void {
+  #onConnected(model: ChannelModel, url: string, index: number): void {
     this.#model = model
+    this.#connectedIndex = index
     this.#connectedSince = new Date()
     this.#backoff.up()
     if (this.#everConnected) this.#reconnects += 1
@@ -215,6 +248,8 @@ export class ManagedConnection extends EventEmitter<ConnectionEvents> {
     this.#log.info({ role: this.role, url, reconnects: this.#reconnects }, 'amqp connected')
     this.#firstConnect.resolve()
     this.emit('connected', { role: this.role, url, reconnects: this.#reconnects })
+    // follow() was called while this attempt ran.
+    if (this.#model === model && this.#urlIndex !== index) this.#move()
   }
 
   #onConnectionError(model: ChannelModel, err: Error): void {
@@ -251,6 +286,7 @@ export class ManagedConnection extends EventEmitter<ConnectionEvents> {
     this.#lastError = error
     this.#log.warn({ role: this.role, url: this.url, err: error }, 'amqp connection lost')
     this.emit('disconnected', { role: this.role, url: this.url, error })
+    if (isMetadataTimeout(err)) this.#nextUrl()
     this.#scheduleRetry(error)
   }
 
@@ -264,9 +300,13 @@ export class ManagedConnection extends EventEmitter<ConnectionEvents> {
       return
     }
     this.#log.warn({ role: this.role, url: this.url, err: error }, 'amqp connection attempt failed')
-    // Next URL in turn: a dead cluster node should not hold us back.
-    this.#urlIndex = (this.#urlIndex + 1) % this.#config.urls.length
+    this.#nextUrl()
     this.#scheduleRetry(error)
+  }
+
+  /** Next URL in turn: a dead or minority cluster node should not hold us back. */
+  #nextUrl(): void {
+    this.#urlIndex = (this.#urlIndex + 1) % this.#config.urls.length
   }
 
   #scheduleRetry(error: string): void {
