@@ -4,13 +4,12 @@ import type { ConnectionEvents } from '../src/index.js'
 import { buildApp, once, type Teardown, uniqueName, until } from './fixtures/helpers.js'
 
 // A 4.x cluster keeps its metadata in Khepri: declarations need a quorum of nodes. A short store
-// timeout keeps the minority test short (the default is 30 s).
-const skip = brokerRuntime().name !== '4' && 'Khepri clusters are RabbitMQ 4.2+; 3.10 uses Mnesia'
-let cluster: BrokerCluster
-if (!skip) {
-  cluster = await startCluster({ config: ['metadata_store.khepri.default_timeout = 5000'] })
-  t.teardown(() => cluster.dispose())
-}
+// timeout keeps the minority test short (the default is 30 s). Following a node is tested on 3.10 too.
+const khepri = brokerRuntime().name === '4'
+const cluster: BrokerCluster = await startCluster({
+  config: khepri ? ['metadata_store.khepri.default_timeout = 5000'] : [],
+})
+t.teardown(() => cluster.dispose())
 
 /** An app on the cluster; both connections start on node 0, the first URL. */
 function clusterApp(t: Teardown, connectionName: string) {
@@ -21,11 +20,11 @@ function clusterApp(t: Teardown, connectionName: string) {
   )
 }
 
-t.test('when the consume connection has to move node, the publish connection follows it', { skip }, async (t) => {
+t.test('when the consume connection has to move node, the publish connection follows it', async (t) => {
   const connectionName = uniqueName('same-node')
   const app = await clusterApp(t, connectionName)
   t.same([app.amqp.connection('publish').node, app.amqp.connection('consume').node], [0, 0])
-  const [first, second] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0]]
+  const first = cluster.nodes[0] as (typeof cluster.nodes)[0]
   // Node 0 keeps its connections but takes no new ones: the consume connection, closed, must go elsewhere.
   await first.rabbitmqctl('suspend_listeners')
   t.teardown(() => first.rabbitmqctl('resume_listeners'))
@@ -39,12 +38,11 @@ t.test('when the consume connection has to move node, the publish connection fol
   await until(() => publish.node === consume.node, 30_000, 'the publish connection on the same node')
   t.equal(await cluster.nodeOf(`${connectionName}:publish`), 1, 'the broker sees the publish connection on node 1')
   t.equal(await cluster.nodeOf(`${connectionName}:consume`), 1)
-  t.ok(second.isRunning)
 })
 
 t.test(
   'on a minority node declarations time out; when the majority returns, the channel declares and consumes again',
-  { skip },
+  { skip: !khepri && 'Khepri clusters are RabbitMQ 4.2+; 3.10 keeps its metadata in Mnesia' },
   async (t) => {
     const connectionName = uniqueName('minority')
     const app = await clusterApp(t, connectionName)
