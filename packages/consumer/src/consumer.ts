@@ -3,7 +3,7 @@ import type { Channel, ConsumeMessage } from 'amqplib'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { Decoder } from './decode.js'
 import { attemptOf, ChannelState, Delivery } from './delivery.js'
-import { ConsumerChannelLostError } from './errors.js'
+import { ConsumerCancelledError, ConsumerChannelLostError } from './errors.js'
 import { Failures } from './failures.js'
 import { Message, type MessageContext } from './message.js'
 import { delayQueueName, type ResolvedConsumer } from './options.js'
@@ -114,7 +114,7 @@ export class Consumer {
 
   /** Drain timeout: abort the handlers still running; their messages are never acked. */
   abandon(reason: Error): number {
-    for (const delivery of this.#running) delivery.abandon(reason)
+    for (const delivery of this.#running) delivery.giveUp(reason)
     return this.#running.size
   }
 
@@ -168,9 +168,14 @@ export class Consumer {
   }
 
   async #subscribe(state: ChannelState): Promise<void> {
-    const { consumerTag } = await state.channel.consume(this.#def.queue, (msg) => this.#onDelivery(state, msg), {
-      noAck: false,
-    })
+    // Each subscription knows its own tag: a broker cancel names none, and later ones on this channel differ.
+    let tag = ''
+    const { consumerTag } = await state.channel.consume(
+      this.#def.queue,
+      (msg) => (msg === null ? this.#onBrokerCancel(state, tag) : this.#onDelivery(state, msg)),
+      { noAck: false }
+    )
+    tag = consumerTag
     state.consumerTag = consumerTag
     // close() began while we subscribed: take it back at once.
     if (this.#stopping) await this.#cancelOn(state)
@@ -188,11 +193,7 @@ export class Consumer {
     }
   }
 
-  #onDelivery(state: ChannelState, raw: ConsumeMessage | null): void {
-    if (raw === null) {
-      this.#onBrokerCancel(state)
-      return
-    }
+  #onDelivery(state: ChannelState, raw: ConsumeMessage): void {
     const delivery = new Delivery(state, raw)
     // Sent before our basic.cancel reached the broker: back to the queue, unstarted.
     if (this.#stopping) {
@@ -203,26 +204,47 @@ export class Consumer {
     else this.#pending.push(delivery)
   }
 
-  #onBrokerCancel(state: ChannelState): void {
-    state.consumerTag = null
+  /**
+   * The broker cancelled one subscription: 4.3 does at a quorum queue's consumer timeout (and takes its
+   * unacked deliveries back), every version when the queue is deleted or its node goes down. Its deliveries
+   * are given up as on a lost channel, so a late ack or retry copy cannot make a duplicate of the redelivery.
+   */
+  #onBrokerCancel(state: ChannelState, tag: string): void {
+    if (state.consumerTag === tag) state.consumerTag = null
+    const reason = new ConsumerCancelledError()
+    let running = 0
+    for (const delivery of state.inFlight) {
+      if (delivery.raw.fields.consumerTag !== tag) continue
+      delivery.giveUp(reason)
+      running += 1
+    }
+    this.#pending = this.#pending.filter((delivery) => delivery.raw.fields.consumerTag !== tag)
     if (this.#stopping || !state.open) return
-    this.#log.warn('amqp consumer cancelled by the broker (queue deleted?): re-declaring and re-subscribing')
-    // On the same channel, so the acks of handlers still running stay valid.
-    void (async () => {
-      try {
-        await this.#declare(state.channel)
-        if (this.#stopping || !state.open) return
-        await this.#subscribe(state)
-        this.#log.info('amqp consumer re-subscribed after a broker cancel')
-      } catch (err) {
-        this.#log.error(
-          { err: errorText(err) },
-          `amqp consumer for queue "${this.#def.queue}" could not re-subscribe after a broker cancel; re-creating its channel`
-        )
-        // The managed channel re-creates it with backoff and runs setup again.
-        await state.channel.close().catch(() => {})
-      }
-    })()
+    this.#log.warn(
+      { running },
+      'amqp consumer cancelled by the broker (consumer timeout, queue deleted, or node down): re-declaring and re-subscribing'
+    )
+    void this.#resubscribe(state, tag)
+  }
+
+  // On the same channel, so the acks of handlers still running from other subscriptions stay valid.
+  async #resubscribe(state: ChannelState, cancelled: string): Promise<void> {
+    try {
+      // 4.3 keeps a timed-out consumer registered and later sends it a second basic.cancel (when the queue is
+      // deleted), which amqplib cannot route ("Unknown consumer") and answers by closing the connection.
+      await state.channel.cancel(cancelled)
+      await this.#declare(state.channel)
+      if (this.#stopping || !state.open) return
+      await this.#subscribe(state)
+      this.#log.info('amqp consumer re-subscribed after a broker cancel')
+    } catch (err) {
+      this.#log.error(
+        { err: errorText(err) },
+        `amqp consumer for queue "${this.#def.queue}" could not re-subscribe after a broker cancel; re-creating its channel`
+      )
+      // The managed channel re-creates it with backoff and runs setup again.
+      await state.channel.close().catch(() => {})
+    }
   }
 
   #onChannelClose(state: ChannelState): void {
@@ -231,7 +253,7 @@ export class Consumer {
     if (this.#current === state) this.#current = null
     if (state.inFlight.size > 0) {
       const reason = new ConsumerChannelLostError('channel closed')
-      for (const delivery of state.inFlight) delivery.abort(reason)
+      for (const delivery of state.inFlight) delivery.giveUp(reason)
       this.#log.warn(
         { inFlight: state.inFlight.size },
         'amqp consumer channel lost with handlers running: their acks are void, the broker redelivers'

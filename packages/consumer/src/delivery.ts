@@ -110,11 +110,12 @@ export class Delivery {
   ackQueued = false
   /** The broker was sent an ack covering it (single or multiple). */
   ackSent = false
-  /** Given up at the drain timeout: never settled, the broker redelivers it after the channel closes. */
-  #abandoned = false
+  /** Given up (channel lost, broker cancel, drain timeout): never settled, the broker redelivers it. */
+  #givenUp = false
   // Created on first use: most handlers never look at their signal.
   #controller: AbortController | null = null
   #abortReason: Error | null = null
+  #lost: AbortController | null = null
 
   constructor(state: ChannelState, raw: ConsumeMessage) {
     this.state = state
@@ -137,18 +138,33 @@ export class Delivery {
 
   /** True while an ack or nack would still reach the channel that delivered it. */
   get settleable(): boolean {
-    return this.state.open && !this.#settled && !this.#abandoned
+    return this.state.open && !this.#settled && !this.#givenUp
   }
 
+  /** Aborts once the delivery is given up: ends waits (a republish backoff) that could no longer settle it. */
+  get lost(): AbortSignal {
+    if (!this.#lost) {
+      this.#lost = new AbortController()
+      if (this.#givenUp) this.#lost.abort(this.#abortReason)
+    }
+    return this.#lost.signal
+  }
+
+  /** Aborts the handler's signal only: the delivery stays settleable (a handler timeout still retries it). */
   abort(reason: Error): void {
     if (this.#abortReason) return
     this.#abortReason = reason
     this.#controller?.abort(reason)
   }
 
-  abandon(reason: Error): void {
-    this.#abandoned = true
+  /**
+   * Never settled from here on: the broker redelivers it or has taken it back. It stays unsettled in the
+   * ack order too, so no multiple ack covers its tag (the broker may still count it as ours).
+   */
+  giveUp(reason: Error): void {
+    this.#givenUp = true
     this.abort(reason)
+    this.#lost?.abort(reason)
   }
 
   /** Acks on the delivering channel (sent at the end of this turn); false when that channel is gone. */

@@ -25,6 +25,15 @@ export const ConsumerChannelLostError = createError<[string]>(
   'The channel that delivered this message closed (%s); the broker will redeliver it',
   503
 )
+/**
+ * Aborts `message.signal` when the broker cancels the consumer that delivered the message (4.3 does on a
+ * quorum queue's consumer timeout): the broker has taken the message back, so its ack would be void.
+ */
+export const ConsumerCancelledError = createError(
+  'FST_AMQP_CONSUMER_CANCELLED',
+  'The broker cancelled the consumer that delivered this message (consumer timeout, queue deleted, or node down); it has taken the message back',
+  503
+)
 /** Aborts `message.signal` when app.close() stops waiting for the handler. */
 export const ConsumerDrainTimeoutError = createError<[number]>(
   'FST_AMQP_CONSUMER_DRAIN_TIMEOUT',

@@ -31,7 +31,7 @@ export class Failures {
     if (!delivery.settleable) {
       message.log.warn(
         { err: errorText(err) },
-        'amqp consumer: handler failed after its delivery was given up (channel lost or drain timeout)'
+        'amqp consumer: handler failed after its delivery was given up (channel lost, broker cancel, or drain timeout)'
       )
       return
     }
@@ -97,7 +97,7 @@ export class Failures {
           { messageId, target: queue, err: errorText(err), retryInMs: wait },
           'amqp consumer: republish failed, holding the original and trying again'
         )
-        await pause(wait, delivery.signal)
+        await pause(wait, delivery.lost)
         wait = Math.min(wait * 2, REPUBLISH_PAUSE_MAX)
         continue
       }

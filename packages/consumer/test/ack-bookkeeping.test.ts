@@ -197,3 +197,41 @@ t.test('ack coalescing remembers only the unsettled: a stuck delivery does not m
   t.equal(channel.acks.at(-1), 1)
   t.equal(state.tracked, 0)
 })
+
+t.test(
+  'a broker cancel gives up that subscription: signal aborted, pending dropped, nothing settled, re-subscribed',
+  async (t) => {
+    const reasons: unknown[] = []
+    const finish: Array<(fail: boolean) => void> = []
+    const { open, consumer, publisher } = await fakeConsumer({
+      concurrency: 2,
+      retry: { attempts: 3, delay: 100 },
+      handler: (message) =>
+        new Promise<void>((resolve, reject) => {
+          message.signal.addEventListener('abort', () => reasons.push(message.signal.reason))
+          finish.push((fail) => (fail ? reject(new Error('late failure')) : resolve()))
+        }),
+    })
+    const channel = await open()
+    for (let n = 1; n <= 3; n++) channel.deliver({ n })
+    await flush()
+    t.equal(consumer.inFlight, 2, 'two running, one waiting for a slot')
+    channel.brokerCancel()
+    t.match(reasons, [{ code: 'FST_AMQP_CONSUMER_CANCELLED' }, { code: 'FST_AMQP_CONSUMER_CANCELLED' }])
+    await until(() => channel.consumerTags.length === 2, 5_000, 'the re-subscription')
+    t.same(channel.cancelled, ['ctag'], 'the cancelled tag is cancelled on our side too (4.3 keeps it registered)')
+    finish[0]?.(false)
+    finish[1]?.(true)
+    await consumer.idle()
+    t.equal(finish.length, 2, 'the waiting delivery was dropped, not run: the broker redelivers it')
+    t.same(channel.acks, [], 'no late ack')
+    t.same(channel.nacks, [])
+    t.equal(publisher.calls.length, 0, 'no retry copy of a message the broker took back')
+    channel.deliver({ n: 4 })
+    await flush()
+    finish[2]?.(false)
+    await flush()
+    t.same(channel.acks, [4], 'the new subscription is handled and acked as usual')
+    t.equal(consumer.info.active, true)
+  }
+)

@@ -1,4 +1,3 @@
-import { sharedRabbitmqctl } from '@fastify-amqp/test-broker'
 import type { FastifyInstance } from 'fastify'
 import t from 'tap'
 import { NonRetryableError } from '../src/index.js'
@@ -8,21 +7,12 @@ import {
   deferred,
   deleteConsumerQueues,
   openBroker,
+  queueCounts,
   rejectUntilDeadLettered,
   SHARED_URL,
   uniqueName,
   until,
 } from './fixtures/helpers.js'
-
-/** messages_ready and messages_unacknowledged of one queue on the shared broker (read-only query). */
-async function queueCounts(queue: string): Promise<{ ready: number; unacked: number }> {
-  const out = await sharedRabbitmqctl('-q', 'list_queues', 'name', 'messages_ready', 'messages_unacknowledged')
-  for (const line of out.split('\n')) {
-    const [name, ready, unacked] = line.trim().split(/\s+/)
-    if (name === queue) return { ready: Number(ready), unacked: Number(unacked) }
-  }
-  throw new Error(`queue ${queue} not listed`)
-}
 
 function publisherOf(app: FastifyInstance): PublisherLike {
   return (app as unknown as { publisher: PublisherLike }).publisher
