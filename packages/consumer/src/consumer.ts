@@ -3,8 +3,9 @@ import type { Channel, ConsumeMessage } from 'amqplib'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { Decoder } from './decode.js'
 import { attemptOf, ChannelState, Delivery } from './delivery.js'
-import { ConsumerCancelledError, ConsumerChannelLostError } from './errors.js'
+import { ConsumerCancelledError, ConsumerChannelLostError, ConsumerHandlerTimeoutError } from './errors.js'
 import { Failures } from './failures.js'
+import { withHandlerTimeout } from './handler-timeout.js'
 import { Message, type MessageContext } from './message.js'
 import { delayQueueName, type ResolvedConsumer } from './options.js'
 import { describeConsumer } from './registry.js'
@@ -303,8 +304,17 @@ export class Consumer {
       return
     }
     const message = new Message(delivery, decoded.body, attempt, this.#context)
+    const limit = this.#def.handlerTimeout
     try {
-      await this.#handler.call(this.#instance, message as Parameters<ConsumeHandler>[0])
+      await withHandlerTimeout(
+        () => this.#handler.call(this.#instance, message as Parameters<ConsumeHandler>[0]),
+        limit,
+        () => {
+          const err = new ConsumerHandlerTimeoutError(limit)
+          delivery.abort(err)
+          return err
+        }
+      )
     } catch (err) {
       await this.#failures.handlerFailed(delivery, message, err)
       return

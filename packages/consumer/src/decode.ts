@@ -7,6 +7,7 @@ import type { ConsumeSchema } from './types.js'
 /** Why a message went to the dead-letter queue (the x-death-reason header). */
 export type DeathReason =
   | 'handler-error'
+  | 'handler-timeout'
   | 'invalid-json'
   | 'prototype-poisoning'
   | 'schema'

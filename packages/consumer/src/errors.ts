@@ -34,6 +34,12 @@ export const ConsumerCancelledError = createError(
   'The broker cancelled the consumer that delivered this message (consumer timeout, queue deleted, or node down); it has taken the message back',
   503
 )
+/** Aborts `message.signal` when the handler runs past handlerTimeout; the message is then retried or dead-lettered. */
+export const ConsumerHandlerTimeoutError = createError<[number]>(
+  'FST_AMQP_CONSUMER_HANDLER_TIMEOUT',
+  'The handler did not finish within handlerTimeout (%d ms); the message is retried or dead-lettered as a failure',
+  503
+)
 /** Aborts `message.signal` when app.close() stops waiting for the handler. */
 export const ConsumerDrainTimeoutError = createError<[number]>(
   'FST_AMQP_CONSUMER_DRAIN_TIMEOUT',

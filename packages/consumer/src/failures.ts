@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { DeathReason } from './decode.js'
 import type { Delivery } from './delivery.js'
+import { ConsumerHandlerTimeoutError } from './errors.js'
 import type { Message } from './message.js'
 import { delayQueueName, type ResolvedConsumer } from './options.js'
 import { deadLetterOptions, errorText, retryOptions } from './republish.js'
@@ -10,6 +11,7 @@ import type { PublisherLike, PublishOptions } from './types.js'
 // unacked meanwhile, so a lasting failure (a deleted delay queue) holds one slot and does not spin.
 const REPUBLISH_PAUSE = 500
 const REPUBLISH_PAUSE_MAX = 30_000
+const HANDLER_TIMEOUT = new ConsumerHandlerTimeoutError(0).code
 
 /**
  * What happens to a message that was not handled: retry through a delay queue or
@@ -48,7 +50,8 @@ export class Failures {
       { err, attempt, attempts, retryable },
       retryable ? 'amqp consumer: handler failed, attempts exhausted' : 'amqp consumer: non-retryable handler error'
     )
-    await this.deadLetter(delivery, 'handler-error', errorText(err), attempt)
+    const reason = (err as { code?: unknown } | null)?.code === HANDLER_TIMEOUT ? 'handler-timeout' : 'handler-error'
+    await this.deadLetter(delivery, reason, errorText(err), attempt)
   }
 
   async deadLetter(delivery: Delivery, reason: DeathReason, error: string, attempt: number): Promise<void> {

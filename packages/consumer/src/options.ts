@@ -11,6 +11,7 @@ import type {
 export interface ResolvedPluginOptions {
   prefetch: number
   concurrency: number | undefined
+  handlerTimeout: number
   drainTimeout: number
   maxBodyBytes: number
   deadLetter: boolean
@@ -31,6 +32,8 @@ export interface ResolvedConsumer {
   bindings: Array<BindingOptions & { routingKey: string }>
   prefetch: number
   concurrency: number
+  /** ms a handler may run before it counts as failed; 0 = no limit. */
+  handlerTimeout: number
   retry: ResolvedRetry
   /** Delay before try n+1, for n = 1 .. attempts-1. */
   delays: number[]
@@ -39,6 +42,11 @@ export interface ResolvedConsumer {
   maxBodyBytes: number
 }
 
+// Under the broker's consumer_timeout (30 min), so on a quorum queue ours fires first and the message is
+// retried under its attempt count: 4.3's cancel requeues it uncounted, and one that always hangs would loop.
+const DEFAULT_HANDLER_TIMEOUT = 25 * 60_000
+// setTimeout's limit: longer delays fire at once.
+const MAX_TIMER = 2_147_483_647
 const DEFAULT_RETRY: ResolvedRetry = { attempts: 5, delay: { initial: 1_000, factor: 2, max: 60_000 } }
 const EXCHANGE_TYPES = ['direct', 'topic', 'fanout', 'headers']
 
@@ -46,10 +54,11 @@ function invalid(field: string, problem: string): never {
   throw new ConsumerInvalidOptionError(field, problem)
 }
 
-function integer(field: string, value: unknown, fallback: number, min: number): number {
+function integer(field: string, value: unknown, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (value === undefined) return fallback
   if (typeof value !== 'number' || !Number.isInteger(value)) invalid(field, `expected an integer, got ${String(value)}`)
   if (value < min) invalid(field, `must be >= ${min}, got ${value}`)
+  if (value > max) invalid(field, `must be <= ${max}, got ${value}`)
   return value
 }
 
@@ -97,6 +106,7 @@ export function resolvePluginOptions(options: ConsumerPluginOptions = {}): Resol
   return {
     prefetch,
     concurrency,
+    handlerTimeout: integer('handlerTimeout', options.handlerTimeout, DEFAULT_HANDLER_TIMEOUT, 0, MAX_TIMER),
     drainTimeout: integer('drainTimeout', options.drainTimeout, 10_000, 0),
     maxBodyBytes: integer('maxBodyBytes', options.maxBodyBytes, 1024 * 1024, 0),
     deadLetter: boolean('deadLetter', options.deadLetter, true),
@@ -203,6 +213,7 @@ export function resolveConsumer(options: ConsumeOptions, plugin: ResolvedPluginO
     bindings: resolveBindings(options.bindings),
     prefetch,
     concurrency,
+    handlerTimeout: integer('handlerTimeout', options.handlerTimeout, plugin.handlerTimeout, 0, MAX_TIMER),
     retry,
     delays,
     deadLetter,

@@ -52,6 +52,7 @@ export function describeConsumer(
     bindings: Object.freeze(def.bindings.map((binding) => Object.freeze({ ...binding }))),
     prefetch: def.prefetch,
     concurrency: def.concurrency,
+    handlerTimeout: def.handlerTimeout,
     retry: Object.freeze({ attempts: def.retry.attempts, delays: Object.freeze([...def.delays]) }),
     deadLetter: def.deadLetter,
     deadLetterQueue: def.deadLetterQueue,

@@ -98,6 +98,11 @@ export interface ConsumerSettings<S extends ConsumeSchema = ConsumeSchema> {
   prefetch?: number
   /** Handlers running at once. Default: this consumer's prefetch. */
   concurrency?: number
+  /**
+   * ms a handler may run; past it, its signal aborts (FST_AMQP_CONSUMER_HANDLER_TIMEOUT), its slot is freed and
+   * the message is retried or dead-lettered as a failure. 0 = no limit. Default: the plugin's (25 minutes).
+   */
+  handlerTimeout?: number
   /** Merged over the plugin's retry options; false = no retries. */
   retry?: RetryOptions | false
   /** Failed and poison messages go to `<queue>.dlq`. Default: the plugin's (true). */
@@ -127,6 +132,7 @@ export interface ConsumerInfo {
   readonly bindings: readonly Readonly<BindingOptions>[]
   readonly prefetch: number
   readonly concurrency: number
+  readonly handlerTimeout: number
   readonly retry: { readonly attempts: number; readonly delays: readonly number[] }
   readonly deadLetter: boolean
   readonly deadLetterQueue: string | null
@@ -143,6 +149,8 @@ export interface ConsumerPluginOptions {
   prefetch?: number
   /** Default concurrency; by default each consumer's prefetch. */
   concurrency?: number
+  /** Default handlerTimeout of every consumer, ms; 0 = no limit. Default 1 500 000 (25 minutes). */
+  handlerTimeout?: number
   /** How long app.close() waits for running handlers, ms. Default 10 000. */
   drainTimeout?: number
   /** Larger bodies are dead-lettered unread ('too-large'). Default 1 MiB. */

@@ -20,6 +20,7 @@ t.test('plugin defaults', async (t) => {
   t.same(plugin, {
     prefetch: 50,
     concurrency: undefined,
+    handlerTimeout: 25 * 60_000,
     drainTimeout: 10_000,
     maxBodyBytes: 1024 * 1024,
     deadLetter: true,
@@ -36,6 +37,9 @@ t.test('a consumer inherits the plugin defaults; concurrency defaults to its pre
   t.equal(def.deadLetterQueue, 'q.dlq')
   t.same(def.queueArguments, {}, 'a plain durable classic queue: no arguments')
   t.equal(resolveConsumer({ queue: 'q', handler }, resolvePluginOptions({ concurrency: 3 })).concurrency, 3)
+  t.equal(def.handlerTimeout, 25 * 60_000, "handlerTimeout: under the broker's consumer_timeout")
+  t.equal(resolveConsumer({ queue: 'q', handler }, resolvePluginOptions({ handlerTimeout: 0 })).handlerTimeout, 0)
+  t.equal(declare({ handlerTimeout: 250 }).handlerTimeout, 250)
 })
 
 t.test('retry: attempts counts every try; exponential with a cap; fixed; false', async (t) => {
@@ -129,6 +133,9 @@ t.test('invalid options fail with a coded error naming the field', async (t) => 
     ['bindings[0].exchangeType', () => declare({ bindings: [{ exchange: 'x', exchangeType: 'nope' as never }] })],
     ['concurrency', () => declare({ concurrency: 1.5 })],
     ['deadLetter', () => declare({ deadLetter: 'yes' as never })],
+    ['handlerTimeout', () => resolvePluginOptions({ handlerTimeout: -1 })],
+    ['handlerTimeout', () => declare({ handlerTimeout: 1.5 })],
+    ['handlerTimeout', () => declare({ handlerTimeout: 2 ** 31 })],
   ]
   for (const [field, fn] of cases) {
     t.throws(

@@ -61,6 +61,13 @@ describe('app.consume', () => {
     expect(app.consume('a', {}, async () => {})).type.toBe<FastifyInstance>()
   })
 
+  test('handlerTimeout is a number of ms, per consumer and for the plugin', () => {
+    expect(app.consume).type.toBeCallableWith('a', { handlerTimeout: 60_000 }, async () => {})
+    expect(app.consume).type.not.toBeCallableWith('a', { handlerTimeout: '1m' }, async () => {})
+    expect(app.register).type.toBeCallableWith(consumer, { handlerTimeout: 0 })
+    expect<ConsumerInfo['handlerTimeout']>().type.toBe<number>()
+  })
+
   test('invalid options do not compile', () => {
     expect(app.consume).type.not.toBeCallableWith({ queue: 'q' })
     expect(app.consume).type.not.toBeCallableWith({ queue: 1, handler: async () => {} })
