@@ -29,6 +29,8 @@ export interface PublishOptions extends Options.Publish {
   timeout?: number
   /** Aborting rejects the publish with the signal's reason (a message already written may still arrive). */
   signal?: AbortSignal
+  /** This publish's own limit instead of the publisher's maxMessageBytes (a limit the broker stated still applies). */
+  maxMessageBytes?: number
 }
 
 // After a nack, a fresh channel at most this often (ms).
@@ -77,14 +79,12 @@ export class Publisher {
   #lastRecycle = 0
   /** Entries nacked by the current confirm event, put back in the buffer together, in order. */
   readonly #nacked: Entry[] = []
-  /** Largest body accepted: maxMessageBytes, or lower once the broker stated its own limit. */
-  #maxMessageBytes: number
-  #maxMessageBytesSource = 'maxMessageBytes'
+  /** The max_message_size the broker stated when it closed a channel over a message; until then none. */
+  #brokerMaxMessageBytes = Number.POSITIVE_INFINITY
 
   constructor(amqp: AmqpClient, options: PublisherOptions, log: FastifyBaseLogger) {
     this.#options = resolvePublisherOptions(options)
     this.#log = log
-    this.#maxMessageBytes = this.#options.maxMessageBytes
     this.#schemas = Object.keys(this.#options.schemas).length > 0 ? new SchemaChecks(this.#options.schemas) : null
     this.#queue = new SendQueue(this.#options.maxMessages, this.#options.maxBytes)
     this.#ticker = new Ticker(this.#options.confirmTimeout, this.#sweep)
@@ -118,9 +118,12 @@ export class Publisher {
       return Promise.reject(err)
     }
     // The broker would close the channel for it: refuse it here, before it is queued or written.
-    if (content.length > this.#maxMessageBytes) {
+    const limit = options?.maxMessageBytes ?? this.#options.maxMessageBytes
+    if (content.length > limit)
+      return Promise.reject(new MessageTooLargeError(content.length, limit, 'maxMessageBytes'))
+    if (content.length > this.#brokerMaxMessageBytes) {
       return Promise.reject(
-        new MessageTooLargeError(content.length, this.#maxMessageBytes, this.#maxMessageBytesSource)
+        new MessageTooLargeError(content.length, this.#brokerMaxMessageBytes, "the broker's max_message_size")
       )
     }
     if (!writable && this.#queue.full(content.length)) return Promise.reject(this.#bufferFull())
@@ -350,12 +353,8 @@ export class Publisher {
       refused += 1
       this.#finish(entry, error)
     })
-    const limit = refusal.maxMessageBytes
-    if (limit !== undefined && limit < this.#maxMessageBytes) {
-      // Later publishes over the broker's limit are refused here, not by closing another channel.
-      this.#maxMessageBytes = limit
-      this.#maxMessageBytesSource = "the broker's max_message_size"
-    }
+    // Later publishes over the broker's limit are refused here, not by closing another channel.
+    if (refusal.maxMessageBytes !== undefined) this.#brokerMaxMessageBytes = refusal.maxMessageBytes
     if (refused > 0)
       this.#log.warn(
         { refused },
@@ -363,10 +362,9 @@ export class Publisher {
       )
   }
 
-  // A (re)connection may reach a broker with another max_message_size: start from the option again.
+  // A (re)connection may reach a broker with another max_message_size: forget the one learned.
   #onConnected = (): void => {
-    this.#maxMessageBytes = this.#options.maxMessageBytes
-    this.#maxMessageBytesSource = 'maxMessageBytes'
+    this.#brokerMaxMessageBytes = Number.POSITIVE_INFINITY
   }
 
   #detach(): void {

@@ -60,6 +60,19 @@ t.test('the encoded body is what counts: a limit of exactly its length passes, o
   t.equal((await channel.checkQueue(queue)).messageCount, 1)
 })
 
+t.test("a publish's own maxMessageBytes replaces the publisher's for that publish only", async (t) => {
+  const { channel } = await rawChannel(t)
+  const queue = await tempQueue(t, channel, 'size-own')
+  const app = await buildApp(t, { publisher: { maxMessageBytes: 100 } })
+  const body = Buffer.alloc(200)
+  await t.rejects(app.publisher.publish('', queue, body), { code: 'FST_AMQP_PUBLISHER_MESSAGE_TOO_LARGE' })
+  await t.resolves(app.publisher.publish('', queue, body, { maxMessageBytes: 1000 }))
+  await t.rejects(app.publisher.publish('', queue, body, { maxMessageBytes: 150 }), {
+    message: /200 bytes, over the limit of 150 bytes \(maxMessageBytes\)/,
+  })
+  t.equal((await channel.checkQueue(queue)).messageCount, 1)
+})
+
 t.test('reply.publish of a body over the limit, not caught by the route: 413, no Retry-After', async (t) => {
   const { channel } = await rawChannel(t)
   const queue = await tempQueue(t, channel, 'size-route')
