@@ -88,6 +88,17 @@ export class Failures {
       try {
         await this.#publisher().publish('', queue, delivery.raw.content, options)
       } catch (err) {
+        if (isTooLarge(err)) {
+          // The broker refuses a copy this large (its limit differs from the one that let the original in): trying
+          // again cannot help. Rejected: the queue's own dead-letter exchange takes it if it has one (every quorum
+          // queue does), otherwise the broker drops it.
+          this.#log.error(
+            { messageId, target: queue, err: errorText(err) },
+            'amqp consumer: the broker refuses a copy this large; rejecting the original'
+          )
+          delivery.reject()
+          return
+        }
         if (isPublisherClosed(err)) {
           this.#log.error(
             { messageId, target: queue, err: errorText(err) },
@@ -117,8 +128,16 @@ export class Failures {
 
 // Nothing will go out any more (the connection gave up, or close): hand the original back to the broker.
 function isPublisherClosed(err: unknown): boolean {
-  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined
+  const code = codeOf(err)
   return code === 'FST_AMQP_PUBLISHER_CLOSED' || code === 'FST_AMQP_CLOSED'
+}
+
+function isTooLarge(err: unknown): boolean {
+  return codeOf(err) === 'FST_AMQP_PUBLISHER_MESSAGE_TOO_LARGE'
+}
+
+function codeOf(err: unknown): unknown {
+  return typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined
 }
 
 function pause(ms: number, signal: AbortSignal): Promise<void> {

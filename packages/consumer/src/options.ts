@@ -1,3 +1,4 @@
+import { AmqpDeprecatedFeatureError, deprecatedQueueFeature } from '@fastify-amqp/connection'
 import { ConsumerInvalidOptionError } from './errors.js'
 import type {
   BindingOptions,
@@ -206,10 +207,14 @@ export function resolveConsumer(options: ConsumeOptions, plugin: ResolvedPluginO
   const delays: number[] = []
   for (let attempt = 1; attempt < retry.attempts; attempt += 1) delays.push(retryDelay(retry, attempt))
   const deadLetter = boolean('deadLetter', options.deadLetter, plugin.deadLetter)
+  const queueArguments = consumerQueueArguments(queue, queueOptions, deadLetter)
+  // Refused here rather than by a 4.x broker at runtime (a 541 would close the consume connection).
+  const deprecated = deprecatedQueueFeature(queue, { durable: true, arguments: queueArguments })
+  if (deprecated) throw new AmqpDeprecatedFeatureError('queueOptions.arguments', deprecated.feature, deprecated.problem)
   return {
     queue,
     queueOptions,
-    queueArguments: consumerQueueArguments(queue, queueOptions, deadLetter),
+    queueArguments,
     bindings: resolveBindings(options.bindings),
     prefetch,
     concurrency,

@@ -47,7 +47,15 @@ function copy(properties: MessageProperties, headers: Record<string, unknown>): 
     if (properties[key] !== undefined && properties[key] !== null) options[key] = properties[key]
   }
   // Persistent whatever the original was: a message waiting for a retry or in the DLQ must survive a broker restart.
-  return { ...options, headers: { ...ownHeaders(properties.headers), ...headers }, persistent: true, mandatory: true }
+  // No client-side size limit: the broker delivered these bytes, so its own max_message_size admits the copy, which a
+  // publisher's default maxMessageBytes (16 MiB) would refuse on a broker configured higher (3.x: 128 MiB).
+  return {
+    ...options,
+    headers: { ...ownHeaders(properties.headers), ...headers },
+    persistent: true,
+    mandatory: true,
+    maxMessageBytes: Number.POSITIVE_INFINITY,
+  }
 }
 
 /** Options for sending the original content to a delay queue, one attempt further. */

@@ -52,7 +52,7 @@ export type HeadersOf<S> = S extends { headers: infer H extends TSchema }
   ? Static<H> & MessagePropertyHeaders
   : MessagePropertyHeaders
 
-export type PublishOptions = Options.Publish & { timeout?: number; signal?: AbortSignal }
+export type PublishOptions = Options.Publish & { timeout?: number; signal?: AbortSignal; maxMessageBytes?: number }
 
 /** What a handler receives: one delivery, decoded and validated. */
 export interface ConsumerMessage<Body = unknown, Headers = MessagePropertyHeaders> {

@@ -252,6 +252,19 @@ t.test('declaration errors are coded and clear', async (t) => {
   await t.rejects(async () => app.register(consumer), { code: 'FST_AMQP_CONSUMER_ALREADY_REGISTERED' })
 })
 
+t.test('a queue argument 4.x refuses fails the declaration, not the running consumer', async (t) => {
+  const queue = uniqueName('v1')
+  const broker = await openBroker(t)
+  const app = await buildApp(t, { ready: false })
+  t.throws(() => app.consume({ queue, queueOptions: { arguments: { 'x-queue-version': 1 } }, async handler() {} }), {
+    code: 'FST_AMQP_DEPRECATED_FEATURE',
+    message: /x-queue-version: 1/,
+  })
+  await app.ready()
+  t.same(app.consumers, [], 'nothing was declared')
+  await t.rejects(broker.channel.checkQueue(queue), /404/, 'nor sent to the broker')
+})
+
 t.test('consume() after ready is refused', async (t) => {
   const app = await buildApp(t)
   t.throws(() => app.consume('late', {}, async () => {}), { code: 'FST_AMQP_CONSUMER_STARTED' })

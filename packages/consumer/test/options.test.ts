@@ -145,3 +145,23 @@ t.test('invalid options fail with a coded error naming the field', async (t) => 
     )
   }
 })
+
+t.test(
+  'queue arguments RabbitMQ 4.x deprecates or denies are refused at declaration, naming the feature',
+  async (t) => {
+    const cases: Array<[string, Record<string, unknown>]> = [
+      ['classic_queue_v1', { 'x-queue-mode': 'lazy' }],
+      ['classic_queue_v1', { 'x-queue-version': 1 }],
+      ['classic_queue_mirroring', { 'x-ha-policy': 'all' }],
+      ['queue_master_locator', { 'x-queue-master-locator': 'min-masters' }],
+    ]
+    for (const [feature, args] of cases) {
+      t.throws(
+        () => declare({ queueOptions: { arguments: args } }),
+        { code: 'FST_AMQP_DEPRECATED_FEATURE', message: new RegExp(`"queueOptions.arguments" asks for ${feature}`) },
+        Object.keys(args)[0]
+      )
+    }
+    t.doesNotThrow(() => declare({ queueOptions: { arguments: { 'x-queue-version': 2 } } }), 'version 2 is fine')
+  }
+)

@@ -1,3 +1,4 @@
+import { startBroker } from '@fastify-amqp/test-broker'
 import { Type } from '@sinclair/typebox'
 import t from 'tap'
 import {
@@ -101,3 +102,29 @@ t.test('with deadLetter: false, poison is rejected without requeue (dropped), no
   await app.close()
   t.equal(await broker.count(queue), 0)
 })
+
+t.test(
+  "a body over the publisher's maxMessageBytes, taken by a broker allowing it, is still dead-lettered",
+  async (t) => {
+    // A broker with a higher max_message_size than the publisher's default 16 MiB (3.x allows 128 MiB by default).
+    const node = await startBroker({ config: ['max_message_size = 33554432'] })
+    t.teardown(() => node.dispose())
+    const queue = uniqueName('poison-huge')
+    const broker = await openBroker(t, node.url)
+    const app = await buildApp(t, {
+      connection: { url: node.url },
+      publisher: true,
+      declare: (app) => {
+        app.consume(queue, { retry: false }, async () => {})
+      },
+    })
+    t.teardown(() => app.close())
+    const huge = Buffer.alloc(17 * 1024 * 1024, 0x20)
+    await broker.send(queue, huge, { contentType: 'application/json' })
+    await until(async () => (await broker.count(`${queue}.dlq`)) === 1, 30_000, 'the huge message in the DLQ')
+    const [dead] = await broker.drainQueue(`${queue}.dlq`)
+    t.equal(dead?.content.length, huge.length, 'all of it')
+    t.equal(dead?.properties.headers?.['x-death-reason'], 'too-large')
+    t.equal(await broker.count(queue), 0)
+  }
+)
