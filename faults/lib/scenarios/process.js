@@ -99,6 +99,9 @@ export async function slow(profile) {
       await consumerProcess(run, children, { work: p.work, concurrency: p.concurrency, prefetch: 20 }).ready
     },
     async fault(run) {
+      // This process ran the scenarios before this one: collect their garbage first (node --expose-gc, as the
+      // suite runs), so the peak below is this scenario's heap, not what an earlier one left for the GC.
+      globalThis.gc?.()
       sampler = setInterval(() => {
         const memory = process.memoryUsage()
         samples.producer.push({ rss: memory.rss, heapUsed: memory.heapUsed })
