@@ -41,12 +41,22 @@ export class ConfirmWindow {
     }
   }
 
-  /** basic.return: marks the oldest unconfirmed entry with this messageId; false if none. */
-  markReturned(messageId: string | undefined): boolean {
+  /**
+   * basic.return: marks the oldest unconfirmed entry with this messageId, exchange and routing key; false if none.
+   * All three, because callers reuse ids (an idempotency key sent to two routing keys): by id alone the stored
+   * copy would be rejected and the dropped one resolve.
+   */
+  markReturned(messageId: string | undefined, exchange: string, routingKey: string): boolean {
     const entries = this.#entries
     for (let i = 0; i < entries.length; i++) {
       const entry = entries.at(i) as Entry
-      if (entry.state === SENT && !entry.returned && entry.properties.messageId === messageId) {
+      if (
+        entry.state === SENT &&
+        !entry.returned &&
+        entry.properties.messageId === messageId &&
+        entry.routingKey === routingKey &&
+        entry.exchange === exchange
+      ) {
         entry.returned = true
         return true
       }

@@ -306,7 +306,7 @@ export class Publisher {
 
   // RabbitMQ sends basic.return before the basic.ack of the same message: mark it, reject on the ack.
   #onReturn = (message: Message): void => {
-    this.#window.markReturned(message.properties.messageId)
+    this.#window.markReturned(message.properties.messageId, message.fields.exchange, message.fields.routingKey)
   }
 
   #onDrain = (): void => {

@@ -39,6 +39,37 @@ t.test('an unroutable mandatory message rejects with FST_AMQP_UNROUTABLE; its ne
   t.equal((await drainQueue(channel, queue)).length, 20)
 })
 
+t.test('publishes sharing a messageId: each routed one resolves, each unroutable one rejects', async (t) => {
+  const { channel } = await rawChannel(t)
+  const queue = await tempQueue(t, channel)
+  await channel.bindQueue(queue, 'amq.direct', 'routed')
+  const app = await buildApp(t)
+  const nowhere = uniqueName('nowhere')
+  // An idempotency key (an order id) sent to a bound and an unbound routing key, all issued together.
+  const pairs = Array.from({ length: 50 }, (_, n) => {
+    const messageId = `order-${n}`
+    return [
+      app.publisher.publish('amq.direct', 'routed', { n }, { messageId }),
+      app.publisher.publish('amq.direct', nowhere, { n }, { messageId }),
+    ] as const
+  })
+  const settled = await Promise.allSettled(pairs.flat())
+  const routed = settled.filter((_, i) => i % 2 === 0)
+  const dropped = settled.filter((_, i) => i % 2 === 1)
+  t.equal(routed.filter((r) => r.status === 'fulfilled').length, 50, 'every stored one resolved')
+  t.equal(
+    dropped.filter((r) => r.status === 'rejected' && r.reason.code === 'FST_AMQP_UNROUTABLE').length,
+    50,
+    'every dropped one rejected FST_AMQP_UNROUTABLE'
+  )
+  const messages = await drainQueue(channel, queue)
+  t.same(
+    messages.map((m) => m.properties.messageId).sort(),
+    pairs.map((_, n) => `order-${n}`).sort(),
+    'the queue holds exactly the routed ones'
+  )
+})
+
 t.test('without mandatory, an unroutable message resolves (the broker drops it, as asked)', async (t) => {
   const app = await buildApp(t)
   await t.resolves(app.publisher.publish('amq.direct', uniqueName('nowhere'), {}, { mandatory: false }))
