@@ -11,7 +11,6 @@ import type { PublisherLike, PublishOptions } from './types.js'
 // unacked meanwhile, so a lasting failure (a deleted delay queue) holds one slot and does not spin.
 const REPUBLISH_PAUSE = 500
 const REPUBLISH_PAUSE_MAX = 30_000
-const HANDLER_TIMEOUT = new ConsumerHandlerTimeoutError(0).code
 
 /**
  * What happens to a message that was not handled: retry through a delay queue or
@@ -50,7 +49,7 @@ export class Failures {
       { err, attempt, attempts, retryable },
       retryable ? 'amqp consumer: handler failed, attempts exhausted' : 'amqp consumer: non-retryable handler error'
     )
-    const reason = (err as { code?: unknown } | null)?.code === HANDLER_TIMEOUT ? 'handler-timeout' : 'handler-error'
+    const reason = err instanceof ConsumerHandlerTimeoutError ? 'handler-timeout' : 'handler-error'
     await this.deadLetter(delivery, reason, errorText(err), attempt)
   }
 
