@@ -1,4 +1,5 @@
 import { connect, createServer, type Server, type Socket } from 'node:net'
+import { FrameFilter, type FrameHead, isConfirm } from './amqp-frames.js'
 
 export interface FaultProxy {
   /** The port the proxy listens on, on 127.0.0.1. */
@@ -11,7 +12,15 @@ export interface FaultProxy {
   blackhole(): void
   /** Cuts everything; new connections are destroyed as soon as they are accepted. */
   refuse(): void
-  /** Normal forwarding for new connections; black-holed sockets are cut (they can never recover). */
+  /**
+   * The broker that accepts and never confirms: every connection, open or new, stays up (heartbeats and all
+   * other frames pass both ways) but the broker's publisher confirms (Basic.Ack, Basic.Nack) never reach the
+   * client. Until restore(). Black-holed or refused sockets stay so.
+   */
+  dropConfirms(): void
+  /** Confirm frames dropped since the proxy started (one frame may confirm several messages: `multiple`). */
+  readonly droppedConfirms: number
+  /** Normal forwarding for new connections, confirms passed again; black-holed sockets are cut (they can never recover). */
   restore(): void
   /** Currently open client sockets (forwarded or black-holed). */
   readonly connections: number
@@ -27,11 +36,20 @@ interface Pair {
   blackholed: boolean
 }
 
-/** Forwards bytes from one socket to the other, with backpressure, unless the pair is black-holed. */
-function forward(pair: Pair, from: Socket, to: Socket): void {
+/**
+ * Forwards bytes from one socket to the other, with backpressure, unless the pair is black-holed; through
+ * `filter` if given (what it keeps of a chunk is written at once, in one write).
+ */
+function forward(pair: Pair, from: Socket, to: Socket, filter?: FrameFilter): void {
   from.on('data', (chunk: Buffer) => {
     if (pair.blackholed || to.destroyed) return
-    if (!to.write(chunk)) {
+    let data = chunk
+    if (filter !== undefined) {
+      const kept = filter.push(chunk)
+      if (kept.length === 0) return
+      data = kept.length === 1 ? kept[0]! : Buffer.concat(kept)
+    }
+    if (!to.write(data)) {
       from.pause()
       to.once('drain', () => from.resume())
     }
@@ -40,7 +58,15 @@ function forward(pair: Pair, from: Socket, to: Socket): void {
 
 class TcpFaultProxy implements FaultProxy {
   private mode: Mode = 'forward'
+  private droppingConfirms = false
+  private dropped = 0
   private readonly pairs = new Set<Pair>()
+  // Read per frame, so dropConfirms() and restore() reach connections already open.
+  private readonly dropFrame = (head: FrameHead): boolean => {
+    if (!this.droppingConfirms || !isConfirm(head)) return false
+    this.dropped += 1
+    return true
+  }
 
   constructor(
     private readonly server: Server,
@@ -52,6 +78,10 @@ class TcpFaultProxy implements FaultProxy {
 
   get connections(): number {
     return this.pairs.size
+  }
+
+  get droppedConfirms(): number {
+    return this.dropped
   }
 
   url(upstreamUrl: string): string {
@@ -78,8 +108,13 @@ class TcpFaultProxy implements FaultProxy {
     this.cut()
   }
 
+  dropConfirms(): void {
+    this.droppingConfirms = true
+  }
+
   restore(): void {
     this.mode = 'forward'
+    this.droppingConfirms = false
     for (const pair of this.pairs) if (pair.blackholed) this.destroy(pair)
   }
 
@@ -112,8 +147,9 @@ class TcpFaultProxy implements FaultProxy {
     upstream.on('close', () => {
       if (!pair.blackholed) this.destroy(pair)
     })
+    // Client to broker stays raw (it opens with the 8-byte protocol header); broker to client is frames from byte 0.
     forward(pair, client, upstream)
-    forward(pair, upstream, client)
+    forward(pair, upstream, client, new FrameFilter(this.dropFrame))
   }
 
   private destroy(pair: Pair): void {

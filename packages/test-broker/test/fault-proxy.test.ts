@@ -2,7 +2,7 @@ import { type Socket, connect as tcpConnect } from 'node:net'
 import amqp from 'amqplib'
 import t, { type Test } from 'tap'
 import { type FaultProxy, startFaultProxy } from '../src/index.js'
-import { closeQuietly, open, randomName, SHARED_URL, sleep, waitFor } from './fixtures/amqp.js'
+import { closeQuietly, open, randomName, SHARED_URL, sleep, until, waitFor } from './fixtures/amqp.js'
 
 // The proxy forwards to the shared broker; only this file's own connections and exclusive queues are involved.
 const shared = new URL(SHARED_URL)
@@ -109,6 +109,81 @@ t.test('refuse() cuts everything and refuses new connections until restore()', a
   await openAndDeclare(t, proxy.url(SHARED_URL))
   t.equal(proxy.connections, 1)
 })
+
+/** A confirm channel through the proxy that counts the acks and nacks reaching the client. */
+async function confirmChannel(url: string) {
+  const connection = await open(url, randomName('tb-proxy-confirms'))
+  const channel = await connection.createConfirmChannel()
+  const seen = { acks: 0, nacks: 0, closed: false }
+  channel.on('ack', () => {
+    seen.acks += 1
+  })
+  channel.on('nack', () => {
+    seen.nacks += 1
+  })
+  connection.on('close', () => {
+    seen.closed = true
+  })
+  return { connection, channel, seen }
+}
+
+t.test(
+  'dropConfirms(): the broker takes every message, no confirm reaches the client, the connection stays up',
+  async (t) => {
+    const proxy = await proxyFor(t)
+    const queue = randomName('tb-proxy-confirms')
+    // The queue is read through a connection of its own, around the proxy.
+    const direct = await open(SHARED_URL, randomName('tb-proxy-direct'))
+    const admin = await direct.createChannel()
+    await admin.assertQueue(queue, { durable: true })
+    const opened: amqp.ChannelModel[] = []
+    t.teardown(async () => {
+      for (const connection of opened) await closeQuietly(connection)
+      await admin.deleteQueue(queue).catch(() => {})
+      await closeQuietly(direct)
+    })
+    const depth = async () => (await admin.checkQueue(queue)).messageCount
+
+    // Opened before the mode is on (it applies to open connections); heartbeat 1 s puts heartbeat frames in the stream.
+    const url = new URL(proxy.url(SHARED_URL))
+    url.searchParams.set('heartbeat', '1')
+    const early = await confirmChannel(url.toString())
+    opened.push(early.connection)
+    proxy.dropConfirms()
+    const late = await confirmChannel(url.toString())
+    opened.push(late.connection)
+
+    // One publish at a time, so each is confirmed by exactly one frame of its own (no `multiple`) and the count of
+    // dropped frames says when the broker has confirmed them all.
+    const N = 20
+    for (let i = 1; i <= N; i += 1) {
+      const { channel } = i % 2 === 0 ? late : early
+      channel.publish('', queue, Buffer.from(`m${i}`), {}, () => {})
+      await until(() => proxy.droppedConfirms === i, 10_000, `confirm ${i} dropped`)
+    }
+    await until(async () => (await depth()) === N, 10_000, `${N} messages in the queue`)
+    t.equal(await depth(), N, 'the broker took every message')
+    t.equal(proxy.droppedConfirms, N, 'one confirm frame dropped per message')
+    t.same(early.seen, { acks: 0, nacks: 0, closed: false }, 'no confirm reached the connection opened before')
+    t.same(late.seen, { acks: 0, nacks: 0, closed: false }, 'nor the one opened after dropConfirms()')
+    // Both still answer through the proxy.
+    t.equal((await early.channel.checkQueue(queue)).messageCount, N)
+    t.equal((await late.channel.checkQueue(queue)).messageCount, N)
+    t.equal(proxy.connections, 2)
+
+    // restore(): confirms pass again, on open connections and new ones.
+    proxy.restore()
+    const fresh = await confirmChannel(url.toString())
+    opened.push(fresh.connection)
+    fresh.channel.publish('', queue, Buffer.from('after restore, new connection'), {}, () => {})
+    await until(() => fresh.seen.acks === 1, 10_000, 'the confirm of a connection opened after restore()')
+    early.channel.publish('', queue, Buffer.from('after restore, open connection'), {}, () => {})
+    await until(() => early.seen.acks === 1, 10_000, 'the confirm of a connection open since before dropConfirms()')
+    t.pass('confirms pass again, to new and open connections')
+    t.equal(proxy.droppedConfirms, N, 'nothing more dropped')
+    t.notOk(early.seen.closed || late.seen.closed || fresh.seen.closed, 'every connection still open')
+  }
+)
 
 t.test('close() stops listening', async (t) => {
   const proxy = await startFaultProxy(target)
