@@ -31,14 +31,11 @@ function post(agent, port, body) {
 }
 
 /**
- * HTTP POSTs to the app's /orders route at about `rate` per second with at most `concurrency` in
- * flight, each with a fresh order id; every answer goes into the tally (202 = confirmed). The
+ * Runs `job()` about `rate` times per second with at most `concurrency` at once, until stop(). The
  * pacing is load shaping only: no check depends on it.
  */
-export function startTraffic({ port, tally, rate, concurrency = 64, padding = 0 }) {
-  const agent = new Agent({ keepAlive: true, maxSockets: concurrency })
+export function paced({ rate, concurrency, job }) {
   const interval = 1000 / rate
-  const pad = padding > 0 ? 'x'.repeat(padding) : undefined
   let running = true
   let next = Date.now()
   let inFlight = 0
@@ -50,12 +47,9 @@ export function startTraffic({ port, tally, rate, concurrency = 64, padding = 0 
       const wait = next - now
       if (wait > 0) await sleep(wait)
       if (!running) break
-      const id = randomUUID()
-      tally.published += 1
       inFlight += 1
-      const status = await post(agent, port, { id, total: 1 + (tally.published % 100), pad })
+      await job()
       inFlight -= 1
-      tally.recordResult(id, status)
     }
   }
 
@@ -64,10 +58,38 @@ export function startTraffic({ port, tally, rate, concurrency = 64, padding = 0 
     get inFlight() {
       return inFlight
     },
-    /** Stops sending; resolves once every request sent has its answer. */
+    /** Stops starting jobs; resolves once every job started has finished. */
     async stop() {
       running = false
       await Promise.all(workers)
+    },
+  }
+}
+
+/**
+ * HTTP POSTs to the app's /orders route at about `rate` per second with at most `concurrency` in
+ * flight, each with a fresh order id; every answer goes into the tally (202 = confirmed).
+ */
+export function startTraffic({ port, tally, rate, concurrency = 64, padding = 0 }) {
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency })
+  const pad = padding > 0 ? 'x'.repeat(padding) : undefined
+  const loop = paced({
+    rate,
+    concurrency,
+    async job() {
+      const id = randomUUID()
+      tally.published += 1
+      const status = await post(agent, port, { id, total: 1 + (tally.published % 100), pad })
+      tally.recordResult(id, status)
+    },
+  })
+  return {
+    get inFlight() {
+      return loop.inFlight
+    },
+    /** Stops sending; resolves once every request sent has its answer. */
+    async stop() {
+      await loop.stop()
       agent.destroy()
     },
   }
