@@ -3,6 +3,9 @@
  * is the CI run, the same scenarios shorter. Recovery bounds are the same in both: they are what
  * the suite promises (docs/RELIABILITY.md prints them), generous for a loaded 2-core machine.
  */
+// shared-ids: pairs per second (HTTP at `rate` beside them), pairs in flight, tries per copy.
+const SHARED_IDS = { gap: [200, 600], rate: 100, pairs: 100, concurrency: 32, tries: 3, recoverBound: 5_000 }
+
 export const PROFILES = {
   quick: {
     name: 'quick',
@@ -22,6 +25,8 @@ export const PROFILES = {
       recoverBound: 5_000,
     },
     cluster: { rate: 50, recoverBound: 30_000 },
+    sharedIds: { ...SHARED_IDS, duration: 8_000 },
+    refused: { perKind: 4, spacing: 100, maxMessageBytes: 65_536, rate: 100, recoverBound: 5_000 },
   },
   full: {
     name: 'full',
@@ -41,5 +46,7 @@ export const PROFILES = {
       recoverBound: 5_000,
     },
     cluster: { rate: 50, recoverBound: 30_000 },
+    sharedIds: { ...SHARED_IDS, duration: 30_000 },
+    refused: { perKind: 20, spacing: 100, maxMessageBytes: 65_536, rate: 100, recoverBound: 5_000 },
   },
 }

@@ -99,6 +99,11 @@ the broker and the consuming process.
   unsupported content types or encodings, prototype-poisoning keys, schema failures of body or headers go
   to \`<queue>.dlq\` once, with the reason in \`x-death-reason\`; a handler that keeps throwing is retried
   \`attempts\` times through delay queues, then dead-lettered. Good messages around them are unaffected.
+- **A refused publish fails alone, at once, with its own code.** A publish to a missing (404) or internal (403)
+  exchange, a body over \`maxMessageBytes\`, an invalid \`expiration\` or a \`userId\` other than the login
+  rejects with a coded error, not a confirm timeout; the publishes around it on the same channel are confirmed.
+  A \`messageId\` reused as an idempotency key for two routing keys is told apart: each copy gets its own answer
+  (stored, or \`FST_AMQP_UNROUTABLE\`), across connection cuts and re-sends.
 - **Faults are healed without help**: reconnects with backoff, channels and consumers re-created,
   unconfirmed publishes re-sent, the publish buffer flushed. The table gives the measured time from the
   end of each fault to traffic flowing again (a \`202\` *and* a delivery at the last consumer), and the

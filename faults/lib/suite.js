@@ -4,6 +4,7 @@ import { cluster, clusterLeader } from './scenarios/cluster.js'
 import { blackhole, cuts } from './scenarios/network.js'
 import { poison } from './scenarios/poison.js'
 import { consumerKill, slow } from './scenarios/process.js'
+import { refused, sharedIds } from './scenarios/publish.js'
 
 /**
  * Bugs this suite found in the plugins and not fixed yet, by key: their checks are reported as tap
@@ -50,6 +51,35 @@ const CHECKS = {
     [x.publisherPeakPending <= 1_000, `publisher pending within its buffer bound (${x.publisherPeakPending} <= 1000)`],
     [x.backlog > 0, `the backlog piled up in the broker, not in the processes (${x.backlog} messages)`],
   ],
+  'shared-ids': (x) => [
+    [x.cuts > 0 && x.pairs > 0, `pairs published while the connections were cut (${x.pairs} pairs, ${x.cuts} cuts)`],
+    [x.routedResolved > 0, `routed copies resolved across the cuts (${x.routedResolved}; each must be consumed: lost)`],
+    [x.unroutableResolved === 0, `no unroutable copy resolved (${x.unroutableResolved})`],
+    [
+      x.unroutableRejected + x.unroutableGaveUp === x.pairs,
+      `every unroutable copy rejected with FST_AMQP_UNROUTABLE (${x.unroutableRejected} of ${x.pairs}; ` +
+        `${x.unroutableGaveUp} still "may arrive" after ${x.tries} tries)`,
+    ],
+    [
+      x.wrongCount === 0,
+      `no other rejection than "may still arrive", tried again (${x.mayArriveRetries?.join(', ') || 'none'}; ` +
+        `gave up: routed ${x.routedGaveUp}, unroutable ${x.unroutableGaveUp}; wrong: ${x.wrongAnswers?.join(', ') || 'none'})`,
+    ],
+  ],
+  refused: (x, r) => [
+    [
+      x.refusedAsExpected === x.refusedSent,
+      `every refused publish rejected with its own code (${x.refusedAsExpected} of ${x.refusedSent}; ${x.wrongCodes?.join('; ') || 'all right'})`,
+    ],
+    [x.refusedTimedOut === 0, `no refused publish left to time out (${x.refusedTimedOut} FST_AMQP_CONFIRM_TIMEOUT)`],
+    [x.ordinaryTimedOut === 0, `no ordinary publish timed out (${x.ordinaryTimedOut})`],
+    [
+      r.counts?.rejected === 0,
+      `every ordinary publish confirmed, direct (${x.ordinarySent}) and HTTP (rejected ${r.counts?.rejected}: ${JSON.stringify(r.counts?.rejectedBy)})`,
+    ],
+    [x.refusedArrived === 0, `no refused publish reached the final consumer (${x.refusedArrived})`],
+    [x.statusAfter === 'connected', `the app still connected afterwards (${x.statusAfter})`],
+  ],
   cluster: (x, r) => [
     [
       x.recoverWhileDownMs !== null && x.recoverWhileDownMs <= r.recoverBound,
@@ -68,6 +98,8 @@ export const SCENARIOS = [
   { name: 'alarm', run: alarm },
   { name: 'consumer-kill', run: consumerKill },
   { name: 'poison', run: poison },
+  { name: 'shared-ids', run: sharedIds },
+  { name: 'refused', run: refused },
   { name: 'slow-consumer', run: slow },
   { name: 'cluster', run: cluster },
   { name: 'cluster-leader', run: clusterLeader },
