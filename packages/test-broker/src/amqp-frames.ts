@@ -72,16 +72,23 @@ export class FrameFilter {
         if (this.#dropping) runStart = pos
         continue
       }
-      if (this.#headLength === 0) headStart = pos
-      const need = this.#headNeeded()
-      const take = Math.min(need - this.#headLength, chunk.length - pos)
-      chunk.copy(this.#head, this.#headLength, pos, pos + take)
-      this.#headLength += take
-      pos += take
-      if (this.#headLength < this.#headNeeded()) continue
-      const head = this.#readHead()
-      this.#remaining = HEADER_BYTES + head.size + 1 - this.#headLength
-      this.#headLength = 0
+      let head: FrameHead
+      if (this.#headLength === 0 && chunk.length - pos >= METHOD_HEAD_BYTES) {
+        // The usual case: the whole head is in this chunk, read where it is.
+        headStart = pos
+        head = readHead(chunk, pos)
+        pos += headBytes(head)
+      } else {
+        if (this.#headLength === 0) headStart = pos
+        const take = Math.min(this.#headNeeded() - this.#headLength, chunk.length - pos)
+        chunk.copy(this.#head, this.#headLength, pos, pos + take)
+        this.#headLength += take
+        pos += take
+        if (this.#headLength < this.#headNeeded()) continue
+        head = readHead(this.#head, 0)
+        this.#headLength = 0
+      }
+      this.#remaining = HEADER_BYTES + head.size + 1 - headBytes(head)
       this.#dropping = this.#drop(head)
       if (this.#dropping) {
         // What came before this frame goes out; the head's bytes (carried or in this chunk) are dropped.
@@ -102,17 +109,16 @@ export class FrameFilter {
     if (this.#headLength < HEADER_BYTES) return HEADER_BYTES
     return this.#head[0] === FRAME_METHOD && this.#head.readUInt32BE(3) >= 4 ? METHOD_HEAD_BYTES : HEADER_BYTES
   }
-
-  #readHead(): FrameHead {
-    const head: FrameHead = {
-      type: this.#head[0]!,
-      channel: this.#head.readUInt16BE(1),
-      size: this.#head.readUInt32BE(3),
-    }
-    if (this.#headLength === METHOD_HEAD_BYTES) {
-      head.classId = this.#head.readUInt16BE(7)
-      head.methodId = this.#head.readUInt16BE(9)
-    }
-    return head
-  }
 }
+
+/** The head of the frame at `offset`: 7 bytes there, 11 for a method frame whose payload has its class and method. */
+function readHead(buffer: Buffer, offset: number): FrameHead {
+  const type = buffer[offset]!
+  const channel = buffer.readUInt16BE(offset + 1)
+  const size = buffer.readUInt32BE(offset + 3)
+  if (type !== FRAME_METHOD || size < 4) return { type, channel, size }
+  return { type, channel, size, classId: buffer.readUInt16BE(offset + 7), methodId: buffer.readUInt16BE(offset + 9) }
+}
+
+/** Bytes of a frame's head as readHead() reads it. */
+const headBytes = (head: FrameHead): number => (head.classId === undefined ? HEADER_BYTES : METHOD_HEAD_BYTES)
