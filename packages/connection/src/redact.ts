@@ -2,6 +2,8 @@
 // shown with the password replaced, and error texts are scrubbed of every password.
 
 const MASK = '***'
+// '//' then everything up to the last '@' (greedy): the userinfo of a URL that new URL() refused.
+const UNPARSED_CREDENTIALS = /\/\/(.*)@/s
 
 export function redactUrl(url: string): string {
   try {
@@ -9,7 +11,9 @@ export function redactUrl(url: string): string {
     if (parsed.password) parsed.password = MASK
     return parsed.toString()
   } catch {
-    return url.replace(/\/\/([^:@/]*):[^@/]*@/, `//$1:${MASK}@`)
+    // Unparseable: the credentials may hold any character ('/' included), so everything between
+    // '//' and the last '@' is masked, the user name too.
+    return url.replace(UNPARSED_CREDENTIALS, `//${MASK}@`)
   }
 }
 
@@ -18,13 +22,23 @@ export function passwordsOf(urls: readonly string[]): string[] {
   for (const url of urls) {
     try {
       const { password } = new URL(url)
-      if (password) secrets.push(password, decodeURIComponent(password))
+      if (password) secrets.push(password, decoded(password))
     } catch {
-      const match = /\/\/[^:@/]*:([^@/]*)@/.exec(url)
-      if (match?.[1]) secrets.push(match[1])
+      // As redactUrl reads it: the password runs from the first ':' after '//' to the last '@'.
+      const password = UNPARSED_CREDENTIALS.exec(url)?.[1]?.split(':').slice(1).join(':')
+      if (password) secrets.push(password)
     }
   }
   return [...new Set(secrets)].filter((s) => s.length > 0)
+}
+
+/** A malformed escape ('%zz') passes new URL(): keep it as written rather than throw. */
+function decoded(text: string): string {
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    return text
+  }
 }
 
 export function scrub(text: string, secrets: readonly string[]): string {
