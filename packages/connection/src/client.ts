@@ -1,4 +1,4 @@
-import { EventEmitter } from 'node:events'
+import type { EventEmitter } from 'node:events'
 import type { Channel, ConfirmChannel } from 'amqplib'
 import type { FastifyBaseLogger } from 'fastify'
 import { AmqpClosedError, AmqpConnectTimeoutError } from './errors.js'
@@ -12,6 +12,7 @@ import {
 } from './managed-connection.js'
 import type { ResolvedOptions } from './options.js'
 import { passwordsOf } from './redact.js'
+import { SafeEmitter } from './safe-emitter.js'
 
 export interface AmqpHealth {
   status: ConnectionStatus
@@ -35,7 +36,7 @@ const SEVERITY: readonly ConnectionStatus[] = [
 ]
 
 /** `app.amqp`: the publish and consume connections of one Fastify instance, and their channels. */
-export class AmqpClient extends EventEmitter<ConnectionEvents> {
+export class AmqpClient extends SafeEmitter<ConnectionEvents> {
   readonly #options: ResolvedOptions
   readonly #connections: Record<ConnectionRole, ManagedConnection>
   readonly #channels = new Set<{ close(): Promise<void> }>()
@@ -44,14 +45,14 @@ export class AmqpClient extends EventEmitter<ConnectionEvents> {
   #closing: Promise<void> | null = null
 
   constructor(options: ResolvedOptions, log: FastifyBaseLogger) {
-    super()
+    const secrets = passwordsOf(options.urls)
+    super({ log, secrets })
     this.setMaxListeners(0)
     this.#options = options
-    const secrets = passwordsOf(options.urls)
     const make = (role: ConnectionRole) => {
       const connection = new ManagedConnection({ ...options, role, log, secrets })
       for (const event of ['connected', 'disconnected', 'reconnecting', 'blocked', 'unblocked', 'closed'] as const) {
-        // Re-emit as is; the payload carries the role.
+        // Re-emit as is; the payload carries the role. A user listener that throws is logged by our emit.
         ;(connection as EventEmitter).on(event, (info: unknown) => (this as EventEmitter).emit(event, info))
       }
       return connection

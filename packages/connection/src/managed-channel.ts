@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events'
 import type { Channel, ConfirmChannel } from 'amqplib'
 import type { FastifyBaseLogger } from 'fastify'
 import { Backoff } from './backoff.js'
@@ -7,6 +6,7 @@ import { AmqpClosedError, AmqpFeatureDeniedError } from './errors.js'
 import type { ConnectionRole, ManagedConnection } from './managed-connection.js'
 import type { ReconnectOptions } from './options.js'
 import { describeError } from './redact.js'
+import { SafeEmitter } from './safe-emitter.js'
 
 export interface ManagedChannelOptions<C extends Channel = Channel> {
   /** A confirm channel (publisher confirms). Default false. */
@@ -50,7 +50,7 @@ interface Waiter<C> {
  * (404, 406...) leaves the connection and other channels alone, and retries
  * back off rather than spin.
  */
-export class ManagedChannel<C extends Channel = Channel> extends EventEmitter<ManagedChannelEvents<C>> {
+export class ManagedChannel<C extends Channel = Channel> extends SafeEmitter<ManagedChannelEvents<C>> {
   readonly name: string
   #connection: ManagedConnection
   #options: ManagedChannelOptions<C>
@@ -73,8 +73,9 @@ export class ManagedChannel<C extends Channel = Channel> extends EventEmitter<Ma
   }
 
   constructor(connection: ManagedConnection, options: ManagedChannelOptions<C>, context: ManagedChannelContext) {
-    super()
-    this.name = options.name ?? (options.confirm ? 'confirm-channel' : 'channel')
+    const name = options.name ?? (options.confirm ? 'confirm-channel' : 'channel')
+    super({ log: context.log, secrets: context.secrets, bindings: { channel: name } })
+    this.name = name
     this.#connection = connection
     this.#options = options
     this.#context = context
@@ -211,11 +212,12 @@ export class ManagedChannel<C extends Channel = Channel> extends EventEmitter<Ma
     if (this.#channel !== channel) return
     this.#channel = null
     this.#backoff.down()
-    this.emit('lost', { error: this.#lastError })
+    const lost = { error: this.#lastError }
     this.#lastError = null
-    if (this.#closed) return
-    // A connection loss is healed by the 'connected' event; a channel-level error needs a retry here.
+    // Armed before listeners hear of it, so none can stand in the way. A connection loss is healed
+    // by the 'connected' event; a channel-level error needs a retry here.
     if (this.#connection.model) this.#retryLater()
+    this.emit('lost', lost)
   }
 
   #retryLater(): void {

@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events'
 import { type ChannelModel, connect } from 'amqplib'
 import type { FastifyBaseLogger } from 'fastify'
 import { Backoff } from './backoff.js'
@@ -8,6 +7,7 @@ import { AmqpConnectFailedError, AmqpFeatureDeniedError } from './errors.js'
 import { isMetadataTimeout } from './metadata-timeout.js'
 import type { ResolvedOptions } from './options.js'
 import { describeError, redactUrl } from './redact.js'
+import { SafeEmitter } from './safe-emitter.js'
 import { type Denial, SetupGuard } from './setup-guard.js'
 import { assertTopology, isEmptyTopology } from './topology.js'
 
@@ -15,9 +15,11 @@ export type ConnectionStatus = 'connecting' | 'connected' | 'blocked' | 'reconne
 /** Publishing and consuming use separate connections, so broker flow control on one never stalls the other. */
 export type ConnectionRole = 'publish' | 'consume'
 
+type DisconnectedInfo = { role: ConnectionRole; url: string; error: string }
+
 export interface ConnectionEvents {
   connected: [info: { role: ConnectionRole; url: string; reconnects: number }]
-  disconnected: [info: { role: ConnectionRole; url: string; error: string }]
+  disconnected: [info: DisconnectedInfo]
   reconnecting: [info: { role: ConnectionRole; attempt: number; delay: number; error: string }]
   blocked: [info: { role: ConnectionRole; reason: string }]
   unblocked: [info: { role: ConnectionRole }]
@@ -55,7 +57,7 @@ function isConfigError(err: unknown): boolean {
  * we need failover across several URLs and a reset only after a stable period,
  * so this loop is our own.
  */
-export class ManagedConnection extends EventEmitter<ConnectionEvents> {
+export class ManagedConnection extends SafeEmitter<ConnectionEvents> {
   readonly role: ConnectionRole
   /** @internal Pins a broker's deprecated-feature denial on the channel setup that caused it. */
   readonly setups = new SetupGuard()
@@ -79,7 +81,7 @@ export class ManagedConnection extends EventEmitter<ConnectionEvents> {
   #firstConnect: { promise: Promise<void>; resolve: () => void; reject: (err: Error) => void }
 
   constructor(config: ManagedConnectionConfig) {
-    super()
+    super({ log: config.log, secrets: config.secrets, bindings: { role: config.role } })
     // One listener per managed channel: many consumers are normal, not a leak.
     this.setMaxListeners(0)
     this.role = config.role
@@ -137,8 +139,8 @@ export class ManagedConnection extends EventEmitter<ConnectionEvents> {
       { role: this.role, from: url, to: redactUrl(this.#config.urls[this.#urlIndex] ?? '') },
       'amqp connection moving node'
     )
-    this.emit('disconnected', { role: this.role, url, error: 'moving to the node of the consume connection' })
     void closeQuietly(model).then(() => this.#attempt())
+    this.emit('disconnected', { role: this.role, url, error: 'moving to the node of the consume connection' })
   }
 
   start(): void {
@@ -284,10 +286,10 @@ export class ManagedConnection extends EventEmitter<ConnectionEvents> {
     if (this.#abort.signal.aborted) return
     const error = err ? this.#describe(err) : 'closed by the broker'
     this.#lastError = error
-    this.#log.warn({ role: this.role, url: this.url, err: error }, 'amqp connection lost')
-    this.emit('disconnected', { role: this.role, url: this.url, error })
+    const lost = { role: this.role, url: this.url, error }
+    this.#log.warn({ role: this.role, url: lost.url, err: error }, 'amqp connection lost')
     if (isMetadataTimeout(err)) this.#nextUrl()
-    this.#scheduleRetry(error)
+    this.#scheduleRetry(error, lost)
   }
 
   #onAttemptFailed(err: unknown): void {
@@ -309,27 +311,34 @@ export class ManagedConnection extends EventEmitter<ConnectionEvents> {
     this.#urlIndex = (this.#urlIndex + 1) % this.#config.urls.length
   }
 
-  #scheduleRetry(error: string): void {
+  /**
+   * The next attempt is armed (or the loop given up) before any listener hears of the loss, so a
+   * listener cannot stand in the way of healing. `lost` is the connection loss that led here.
+   */
+  #scheduleRetry(error: string, lost?: DisconnectedInfo): void {
     if (this.#backoff.attempt >= this.#config.reconnect.maxAttempts) {
       this.#log.error({ role: this.role, attempts: this.#backoff.attempt, err: error }, 'amqp reconnect: giving up')
-      this.#giveUp(error)
+      this.#giveUp(error, undefined, lost)
       return
     }
     const delay = this.#backoff.next()
     const attempt = this.#backoff.attempt
     this.#setStatus('reconnecting')
-    this.#log.info({ role: this.role, attempt, delay }, 'amqp reconnect scheduled')
-    this.emit('reconnecting', { role: this.role, attempt, delay, error })
     this.#timer = setTimeout(() => {
       this.#timer = null
       this.#attempt()
     }, delay)
+    this.#log.info({ role: this.role, attempt, delay }, 'amqp reconnect scheduled')
+    if (lost) this.emit('disconnected', lost)
+    // A 'disconnected' listener may have closed us: then there is no reconnect to announce.
+    if (!this.#abort.signal.aborted) this.emit('reconnecting', { role: this.role, attempt, delay, error })
   }
 
-  #giveUp(error: string, reason?: Error): void {
+  #giveUp(error: string, reason?: Error, lost?: DisconnectedInfo): void {
     this.#abort.abort()
     this.#setStatus('closed')
     this.#firstConnect.reject(reason ?? new AmqpConnectFailedError(error))
+    if (lost) this.emit('disconnected', lost)
     this.emit('closed', { role: this.role, error })
   }
 
