@@ -46,6 +46,7 @@ export default amqp
 
 export type { Channel, ConfirmChannel, ConsumeMessage, Message, Options as AmqplibOptions } from 'amqplib'
 export { Backoff, type BackoffOptions, backoffDelay, type Jitter } from './backoff.js'
+export type { ChannelCloseReply } from './channel-close-reply.js'
 export { AmqpClient, type AmqpHealth } from './client.js'
 export { type DeprecatedFeature, deprecatedQueueFeature } from './deprecated-features.js'
 export * from './errors.js'

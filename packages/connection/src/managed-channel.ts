@@ -1,6 +1,7 @@
 import type { Channel, ConfirmChannel } from 'amqplib'
 import type { FastifyBaseLogger } from 'fastify'
 import { Backoff } from './backoff.js'
+import { type ChannelCloseReply, channelCloseReply } from './channel-close-reply.js'
 import { closeQuietly } from './close-quietly.js'
 import { AmqpClosedError, AmqpFeatureDeniedError } from './errors.js'
 import type { ConnectionRole, ManagedConnection } from './managed-connection.js'
@@ -24,8 +25,11 @@ export interface ManagedChannelOptions<C extends Channel = Channel> {
 export interface ManagedChannelEvents<C extends Channel> {
   /** A new channel is open and its setup ran. */
   open: [channel: C]
-  /** The channel closed (channel error or connection loss); a new one follows unless closed or failed. */
-  lost: [info: { error: string | null }]
+  /**
+   * The channel closed (channel error or connection loss); a new one follows unless closed or failed.
+   * `reply` is the broker's Channel.Close when it closed the channel, null otherwise (a connection loss).
+   */
+  lost: [info: { error: string | null; reply: ChannelCloseReply | null }]
   /** Given up for good: its setup made the broker close the connection (FST_AMQP_FEATURE_DENIED). */
   failed: [error: Error]
 }
@@ -60,6 +64,7 @@ export class ManagedChannel<C extends Channel = Channel> extends SafeEmitter<Man
   #backoff: Backoff
   #channel: C | null = null
   #lastError: string | null = null
+  #lastReply: ChannelCloseReply | null = null
   #opening = false
   #closed = false
   #failed: Error | null = null
@@ -182,6 +187,7 @@ export class ManagedChannel<C extends Channel = Channel> extends SafeEmitter<Man
     this.#channel = channel
     // An error from a channel that died during setup must not label this one's loss later.
     this.#lastError = null
+    this.#lastReply = null
     this.#backoff.up()
     this.#log.debug({ channel: this.name }, 'amqp channel open')
     for (const waiter of this.#waiters) waiter.resolve(channel)
@@ -205,6 +211,7 @@ export class ManagedChannel<C extends Channel = Channel> extends SafeEmitter<Man
   #onError(err: Error): void {
     // The broker's text names the queue or exchange and the argument at fault.
     this.#lastError = describeError(err, this.#secrets)
+    this.#lastReply = channelCloseReply(err, this.#secrets)
     this.#log.error({ channel: this.name, err: this.#lastError }, 'amqp channel error')
   }
 
@@ -212,8 +219,9 @@ export class ManagedChannel<C extends Channel = Channel> extends SafeEmitter<Man
     if (this.#channel !== channel) return
     this.#channel = null
     this.#backoff.down()
-    const lost = { error: this.#lastError }
+    const lost = { error: this.#lastError, reply: this.#lastReply }
     this.#lastError = null
+    this.#lastReply = null
     // Armed before listeners hear of it, so none can stand in the way. A connection loss is healed
     // by the 'connected' event; a channel-level error needs a retry here.
     if (this.#connection.model) this.#retryLater()

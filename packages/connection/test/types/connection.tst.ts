@@ -5,6 +5,7 @@ import amqp, {
   type AmqpClient,
   type AmqpHealth,
   assertTopology,
+  type ChannelCloseReply,
   type ConnectionStatus,
   type ManagedChannel,
 } from '../../src/index.js'
@@ -35,6 +36,13 @@ describe('app.amqp', () => {
       expect(info.role).type.toBe<'publish' | 'consume'>()
     })
     expect(app.amqp.on).type.not.toBeCallableWith('nonsense', () => {})
+  })
+
+  test("a channel's lost payload carries the broker's reply", () => {
+    app.amqp.channel().on('lost', (info) => {
+      expect(info.error).type.toBe<string | null>()
+      expect(info.reply).type.toBe<ChannelCloseReply | null>()
+    })
   })
 })
 
