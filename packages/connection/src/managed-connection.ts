@@ -10,6 +10,7 @@ import { describeError, redactUrl } from './redact.js'
 import { SafeEmitter } from './safe-emitter.js'
 import { type Denial, SetupGuard } from './setup-guard.js'
 import { assertTopology, isEmptyTopology } from './topology.js'
+import { usernameOf } from './username.js'
 
 export type ConnectionStatus = 'connecting' | 'connected' | 'blocked' | 'reconnecting' | 'closing' | 'closed'
 /** Publishing and consuming use separate connections, so broker flow control on one never stalls the other. */
@@ -114,6 +115,11 @@ export class ManagedConnection extends SafeEmitter<ConnectionEvents> {
 
   get url(): string {
     return redactUrl(this.#config.urls[this.node ?? this.#urlIndex] ?? '')
+  }
+
+  /** The login of the URL in use (or, while down, of the next attempt's): what the broker takes as user_id. */
+  get username(): string {
+    return usernameOf(this.#config.urls[this.node ?? this.#urlIndex] as string)
   }
 
   /** Which of the URLs (its index) this connection is on, or null while down. */

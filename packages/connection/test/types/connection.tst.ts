@@ -44,6 +44,10 @@ describe('app.amqp', () => {
       expect(info.reply).type.toBe<ChannelCloseReply | null>()
     })
   })
+
+  test('a connection names its login', () => {
+    expect(app.amqp.connection('publish').username).type.toBe<string>()
+  })
 })
 
 describe('assertTopology', () => {
