@@ -18,7 +18,11 @@ export const OrderInput = Type.Object(
 )
 export type OrderInput = Static<typeof OrderInput>
 
-export const OrderStatus = Type.Union([Type.Literal('placed'), Type.Literal('processed')])
+/**
+ * placed: its message is being published or was confirmed. unconfirmed: its publish was rejected in a way
+ * that does not prove the broker did not store the message, so it may still arrive. processed: done.
+ */
+export const OrderStatus = Type.Union([Type.Literal('placed'), Type.Literal('unconfirmed'), Type.Literal('processed')])
 export type OrderStatus = Static<typeof OrderStatus>
 
 export const Order = Type.Object({

@@ -138,7 +138,11 @@ t.test('2,000 orders, SIGTERM mid-load, restart on the same database: every acce
   t.equal(unprocessed.size, 0, 'every accepted order is processed, none lost')
   // Requests cut off at shutdown (connection reset) never reached a handler: the store holds exactly the accepted orders.
   const stats = await client.send('GET', '/stats')
-  t.same((stats.body as { orders: unknown }).orders, { placed: 0, processed: ORDERS }, 'no order stored without a 202')
+  t.same(
+    (stats.body as { orders: unknown }).orders,
+    { placed: 0, unconfirmed: 0, processed: ORDERS },
+    'no order stored without a 202'
+  )
 
   t.comment(
     `answers: ${[...statuses].map(([s, c]) => `${s}×${c}`).join(' ')}; not answered: ${

@@ -100,7 +100,7 @@ t.test('invalid orders get 400 and leave no row and no message', async (t) => {
     payload: '{"customer": "ada", "items": [',
   })
   t.equal(notJson.statusCode, 400, 'malformed JSON')
-  t.same(app.store.counts(), { placed: 0, processed: 0 }, 'no row')
+  t.same(app.store.counts(), { placed: 0, unconfirmed: 0, processed: 0 }, 'no row')
 
   // A valid order afterwards proves the spy sees what is published: its messages are the only ones.
   const valid = await app.inject({ method: 'POST', url: '/orders', payload: { customer: 'ada', items: [item] } })
@@ -112,7 +112,7 @@ t.test('invalid orders get 400 and leave no row and no message', async (t) => {
     [id, id],
     'no message for any invalid order'
   )
-  t.same(app.store.counts(), { placed: 0, processed: 1 })
+  t.same(app.store.counts(), { placed: 0, unconfirmed: 0, processed: 1 })
 })
 
 t.test('retries and the dead-letter queue are visible in /stats', async (t) => {
@@ -141,7 +141,7 @@ t.test('retries and the dead-letter queue are visible in /stats', async (t) => {
 
   const stats = (await app.inject({ method: 'GET', url: '/stats' })).json()
   t.match(stats, {
-    orders: { placed: 1, processed: 1 },
+    orders: { placed: 1, unconfirmed: 0, processed: 1 },
     amqp: 'connected',
     consumers: [
       { queue: app.names.processQueue, active: true, attempts: 3, retryDelays: [500, 1000], deadLetterQueue: dlq },
@@ -163,5 +163,5 @@ t.test('an order the broker does not take is answered 503 with Retry-After and n
   t.equal(res.statusCode, 503)
   t.match(res.headers['retry-after'], /^\d+$/)
   t.match(res.json(), { code: 'FST_AMQP_PUBLISHER_CLOSED' })
-  t.same(app.store.counts(), { placed: 0, processed: 0 }, 'the row was taken back')
+  t.same(app.store.counts(), { placed: 0, unconfirmed: 0, processed: 0 }, 'the row was taken back')
 })
