@@ -1,7 +1,7 @@
 import { type TypeBoxTypeProvider, TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox'
 import amqp, { redactUrl } from '@fastify-amqp/connection'
 import consumer from '@fastify-amqp/consumer'
-import publisher from '@fastify-amqp/publisher'
+import publisher, { type PublisherOptions } from '@fastify-amqp/publisher'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Config } from './config.js'
 import { orderConsumers } from './consumers.js'
@@ -21,6 +21,8 @@ declare module 'fastify' {
 export interface BuildOptions {
   /** Fastify's logger option; by default JSON lines at config.logLevel. */
   logger?: FastifyServerOptions['logger']
+  /** Over the demo's publisher options (tests shorten confirmTimeout or maxMessageBytes). */
+  publisher?: PublisherOptions
 }
 
 /**
@@ -81,7 +83,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     app.log.info('shutdown: publisher flushed; closing the AMQP connections')
   })
 
-  await app.register(publisher, { confirmTimeout: 10_000, buffer: { maxMessages: 10_000 }, closeTimeout: 5_000 })
+  await app.register(publisher, {
+    confirmTimeout: 10_000,
+    buffer: { maxMessages: 10_000 },
+    closeTimeout: 5_000,
+    ...options.publisher,
+  })
   app.addHook('onClose', async () => {
     app.log.info('shutdown: consumer channels closed; publisher flushing its confirms')
   })

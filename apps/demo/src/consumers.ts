@@ -10,7 +10,8 @@ export interface ConsumerOptions {
 export const retry = { attempts: 3, delay: { initial: 500, factor: 2, max: 5_000 } }
 
 /**
- * order.placed -> (simulated work) -> order.processed -> the store marks the order processed.
+ * order.placed -> (simulated work) -> order.processed -> the store marks the order processed, whether it was
+ * placed or unconfirmed (its publish rejected, its message arrived all the same). Both steps are idempotent.
  * Items whose SKU starts with FLAKY fail on the first try (watch the retry); POISON always fails (watch the dead-letter queue).
  */
 export async function orderConsumers(app: FastifyInstance, options: ConsumerOptions): Promise<void> {
@@ -26,6 +27,11 @@ export async function orderConsumers(app: FastifyInstance, options: ConsumerOpti
     deadLetter: true,
     async handler(message) {
       const order = message.body
+      // A duplicate (a publish sent again after a lost channel, a redelivery) of an order done already: nothing to do.
+      if (app.store.status(order.id) === 'processed') {
+        message.log.info({ orderId: order.id }, 'order.placed for an order processed already; ignored')
+        return
+      }
       const skus = order.items.map((item) => item.sku)
       if (skus.some((sku) => sku.startsWith('POISON'))) {
         throw new Error(`simulated permanent failure for order ${order.id} (POISON sku)`)
@@ -49,10 +55,15 @@ export async function orderConsumers(app: FastifyInstance, options: ConsumerOpti
     deadLetter: true,
     async handler(message) {
       const { id, processedAt } = message.body
+      const before = app.store.status(id)
       // At-least-once: a redelivered message finds the order processed already, which is fine.
-      if (!app.store.markProcessed(id, processedAt) && !app.store.get(id)) {
-        message.log.warn({ orderId: id }, 'order.processed for an order this store does not know; ignored')
+      if (!app.store.markProcessed(id, processedAt)) {
+        if (before === null)
+          message.log.warn({ orderId: id }, 'order.processed for an order this store does not know; ignored')
+        return
       }
+      // Its publish was rejected (confirm timeout, close...) but the message did arrive: the order is reconciled.
+      if (before === 'unconfirmed') message.log.info({ orderId: id }, 'unconfirmed order reconciled: processed')
     },
   })
 }
