@@ -72,8 +72,10 @@ async function main(): Promise<void> {
     process.exit(1)
   }
 
-  // Post phase: every order is retried on 503 (broker unavailable) after the Retry-After the server gives.
+  // Post phase: every order is retried on 503 (broker unavailable) after the Retry-After the server gives,
+  // except an order kept as unconfirmed (its message may still arrive: posting again would place it twice).
   const accepted: string[] = []
+  const unconfirmed: string[] = []
   const statuses = new Map<number | string, number>()
   const latencies: number[] = []
   let next = 0
@@ -99,6 +101,11 @@ async function main(): Promise<void> {
           accepted.push((answer.body as { id: string }).id)
           break
         }
+        const kept = answer.body as { id?: string; status?: string } | undefined
+        if (kept?.status === 'unconfirmed' && kept.id !== undefined) {
+          unconfirmed.push(kept.id)
+          break
+        }
         if (answer.status !== 503) break
       }
       await sleep(200 * attempt)
@@ -109,9 +116,10 @@ async function main(): Promise<void> {
   postBar.finish()
   const postSeconds = (Date.now() - postStart) / 1000
 
-  // Process phase: poll until every accepted order reads `processed`.
-  const pending = new Set(accepted)
-  const processBar = new ProgressBar('processing', accepted.length)
+  // Process phase: poll until every accepted order reads `processed` (and every unconfirmed one whose message arrived).
+  const tracked = [...accepted, ...unconfirmed]
+  const pending = new Set(tracked)
+  const processBar = new ProgressBar('processing', tracked.length)
   const deadline = Date.now() + opts.timeoutMs
   while (pending.size > 0 && Date.now() < deadline) {
     const ids = [...pending]
@@ -123,7 +131,7 @@ async function main(): Promise<void> {
       if ((answer?.body as { status?: string } | undefined)?.status === 'processed') pending.delete(id)
       return true
     })
-    processBar.update(accepted.length - pending.size, 'processed')
+    processBar.update(tracked.length - pending.size, 'processed')
     if (pending.size > 0) await sleep(250)
   }
   processBar.finish()
@@ -132,20 +140,26 @@ async function main(): Promise<void> {
   client.close()
 
   latencies.sort((a, b) => a - b)
-  const processed = accepted.length - pending.size
+  const processed = tracked.length - pending.size
   const lines = [
     '',
     `posted     ${opts.orders} orders from ${opts.concurrency} clients in ${postSeconds.toFixed(1)} s`,
     `accepted   ${accepted.length} (202)  ${Math.round(accepted.length / postSeconds)} orders/s`,
+    ...(unconfirmed.length > 0
+      ? [`unconfirmed ${unconfirmed.length} (503, kept: processed if their message arrived)`]
+      : []),
     `answers    ${[...statuses].map(([status, count]) => `${status}: ${count}`).join(', ')}`,
     `latency    p50 ${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms, max ${latencies.at(-1) ?? 0} ms`,
-    `processed  ${processed} of ${accepted.length} in ${totalSeconds.toFixed(1)} s  ${Math.round(processed / totalSeconds)} orders/s end to end`,
+    `processed  ${processed} of ${tracked.length} in ${totalSeconds.toFixed(1)} s  ${Math.round(processed / totalSeconds)} orders/s end to end`,
   ]
   const queues = (stats?.body as { queues?: { queue: string; messages: number | null }[] } | undefined)?.queues
   if (queues) lines.push(`queues     ${queues.map((q) => `${q.queue}: ${q.messages ?? '?'}`).join(', ')}`)
   process.stdout.write(`${lines.join('\n')}\n`)
   if (pending.size > 0) {
-    process.stdout.write(`${pending.size} accepted orders were not processed within ${opts.timeoutMs / 1000} s\n`)
+    const stuck = unconfirmed.filter((id) => pending.has(id)).length
+    process.stdout.write(
+      `${pending.size} orders were not processed within ${opts.timeoutMs / 1000} s (${stuck} of them unconfirmed)\n`
+    )
     process.exitCode = 1
   }
 }
