@@ -16,21 +16,6 @@ export const ConfirmTimeoutError = createError<[number]>(
   'The broker did not confirm the message within %d ms (it may still arrive: a retry can duplicate it)',
   503
 )
-export const BufferFullError = createError<[string]>(
-  'FST_AMQP_BUFFER_FULL',
-  'The publish buffer is full (%s): the broker is unreachable or slower than the publishers',
-  503
-)
-export const PublisherClosedError = createError<[string]>(
-  'FST_AMQP_PUBLISHER_CLOSED',
-  'The publisher is closed: %s',
-  503
-)
-export const InvalidMessageError = createError<[string, string]>(
-  'FST_AMQP_INVALID_MESSAGE',
-  'Invalid message body for "%s": %s',
-  400
-)
 type Coded = { code: string; statusCode?: number }
 type NotStoredClass<Arg extends unknown[]> = createError.FastifyErrorConstructor<Coded & { mayHaveArrived: false }, Arg>
 
@@ -41,6 +26,38 @@ function notStored<Arg extends unknown[]>(
   Object.defineProperty(ErrorClass.prototype, 'mayHaveArrived', { value: false, enumerable: true })
   return ErrorClass as NotStoredClass<Arg>
 }
+
+/**
+ * Says on a rejection whether the message may still arrive (set per rejection: the same code can
+ * mean either, e.g. a confirm timeout of a message that was or was not written).
+ */
+export function withArrival<E extends Error>(error: E, mayHaveArrived: boolean): E & { mayHaveArrived: boolean } {
+  Object.defineProperty(error, 'mayHaveArrived', { value: mayHaveArrived, enumerable: true, configurable: true })
+  return error as E & { mayHaveArrived: boolean }
+}
+
+export const BufferFullError = notStored(
+  createError<[string]>(
+    'FST_AMQP_BUFFER_FULL',
+    'The publish buffer is full (%s): the broker is unreachable or slower than the publishers',
+    503
+  )
+)
+export const PublisherClosedError = createError<[string]>(
+  'FST_AMQP_PUBLISHER_CLOSED',
+  'The publisher is closed: %s',
+  503
+)
+export const InvalidMessageError = notStored(
+  createError<[string, string]>('FST_AMQP_INVALID_MESSAGE', 'Invalid message body for "%s": %s', 400)
+)
+export const InvalidPropertiesError = notStored(
+  createError<[string, string]>(
+    'FST_AMQP_PUBLISHER_INVALID_PROPERTIES',
+    'Invalid publish property "%s": %s; nothing was sent',
+    500
+  )
+)
 
 export const MessageTooLargeError = notStored(
   createError<[number, number, string]>(
@@ -84,6 +101,21 @@ export const ExchangeNotFoundError = createError<[string, string]>(
   'Exchange "%s" does not exist (publishing with routing key "%s"): declare it before publishing',
   500
 )
+export const AccessRefusedError = createError<[string, string]>(
+  'FST_AMQP_PUBLISHER_ACCESS_REFUSED',
+  'The broker refused a publish to exchange "%s" (%s)',
+  500
+)
+export const PublishRefusedError = createError<[number, string]>(
+  'FST_AMQP_PUBLISHER_REFUSED',
+  'The broker closed the channel over this message (%d: %s)',
+  500
+)
+export const PublishAbortedError = createError<[{ cause: unknown }]>(
+  'FST_AMQP_PUBLISHER_ABORTED',
+  "The publish was aborted by its signal (the signal's reason is the cause)",
+  500
+)
 
 // Stack frames kept on a buffer-full error: enough to find the caller.
 const SHED_STACK_FRAMES = 4
@@ -97,6 +129,7 @@ export function shedError(bound: string): Error {
   return error
 }
 
-export function abortReason(signal: AbortSignal): Error {
-  return signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason ?? 'aborted'))
+/** An aborted publish: coded, with the signal's reason as its cause (one signal may abort many publishes). */
+export function abortedError(signal: AbortSignal): Error {
+  return new PublishAbortedError({ cause: signal.reason })
 }

@@ -54,19 +54,40 @@ async function publisherPlugin(app: FastifyInstance, options: PublisherPluginOpt
     body: unknown,
     publishOptions?: PublishOptions
   ): Promise<PublishReceipt> {
-    const id = this.request.id
-    // The request id is the correlationId; only when the caller brings its own does it travel in a header
-    // (headers cost the broker: see message-id.ts on the 64-byte properties).
-    let withRequest: PublishOptions
-    if (publishOptions === undefined) withRequest = { correlationId: id }
-    else if (publishOptions.correlationId === undefined) withRequest = { ...publishOptions, correlationId: id }
-    else withRequest = { ...publishOptions, headers: { 'x-request-id': id, ...publishOptions.headers } }
+    const withRequest = withRequestId(String(this.request.id), publishOptions)
     return publisher.publish(exchange, routingKey, body, withRequest).catch((err: unknown) => {
       // The error carries statusCode 503; Retry-After tells the client when to come back.
       if (isUnavailableError(err) && !this.sent) this.header('retry-after', retryAfter)
       throw err
     })
   } as ReplyPublish)
+}
+
+// correlationId is an AMQP short string: 255 bytes at most.
+const MAX_CORRELATION_ID = 255
+
+/**
+ * The request id is the correlationId; only when the caller brings its own does it travel in an
+ * `x-request-id` header (headers cost the broker: see message-id.ts on the 64-byte properties). An id
+ * too long for correlationId (a client's own request-id header) is cut to fit there and sent whole
+ * in the header, so neither the publish nor the link to the request is lost.
+ */
+function withRequestId(id: string, options: PublishOptions | undefined): PublishOptions {
+  const fits = id.length <= MAX_CORRELATION_ID / 3 || Buffer.byteLength(id) <= MAX_CORRELATION_ID
+  if (fits && options === undefined) return { correlationId: id }
+  if (fits && options?.correlationId === undefined) return { ...options, correlationId: id }
+  const withHeader = { ...options, headers: { 'x-request-id': id, ...options?.headers } }
+  if (options?.correlationId === undefined) withHeader.correlationId = truncateUtf8(id, MAX_CORRELATION_ID)
+  return withHeader
+}
+
+/** The longest prefix of `text` that is at most `bytes` in UTF-8, never splitting a character. */
+function truncateUtf8(text: string, bytes: number): string {
+  const encoded = Buffer.from(text)
+  let end = bytes
+  // Back off continuation bytes (10xxxxxx) so the cut lands on a character boundary.
+  while (end > 0 && ((encoded[end] as number) & 0xc0) === 0x80) end -= 1
+  return encoded.subarray(0, end).toString()
 }
 
 export const publisher = fp(publisherPlugin, {

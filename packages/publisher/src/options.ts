@@ -6,6 +6,11 @@ export interface PublisherOptions {
   confirmTimeout?: number
   /** Bound of the messages waiting to be written (offline, or behind a slow socket). Past it: FST_AMQP_BUFFER_FULL. */
   buffer?: { maxMessages?: number; maxBytes?: number }
+  /**
+   * Bound of the messages written and not confirmed yet (messages; body bytes). Past it, publishes
+   * wait in the buffer until confirms come. Defaults 10 000 and 64 MiB.
+   */
+  inflight?: { maxMessages?: number; maxBytes?: number }
   /** TypeBox schema of the body per `${exchange}:${routingKey}` (default exchange: `:${queue}`). */
   schemas?: Record<string, TSchema>
   /** ms close() waits for outstanding confirms before rejecting what is left. Default 10 000. */
@@ -28,6 +33,8 @@ export interface ResolvedPublisherOptions {
   confirmTimeout: number
   maxMessages: number
   maxBytes: number
+  maxInflightMessages: number
+  maxInflightBytes: number
   schemas: Record<string, TSchema>
   closeTimeout: number
   retryNacked: boolean
@@ -60,6 +67,10 @@ export function resolvePublisherOptions(options: PublisherOptions = {}): Resolve
   if (typeof buffer !== 'object' || buffer === null) {
     throw new PublisherInvalidOptionError('buffer', 'expected an object')
   }
+  const inflight = options.inflight ?? {}
+  if (typeof inflight !== 'object' || inflight === null) {
+    throw new PublisherInvalidOptionError('inflight', 'expected an object')
+  }
   const schemas = options.schemas ?? {}
   if (typeof schemas !== 'object' || schemas === null) {
     throw new PublisherInvalidOptionError('schemas', 'expected an object of TypeBox schemas')
@@ -69,6 +80,8 @@ export function resolvePublisherOptions(options: PublisherOptions = {}): Resolve
     // 0 is allowed: no buffer, every publish while offline fails at once.
     maxMessages: positive('buffer.maxMessages', buffer.maxMessages, 10_000, 0),
     maxBytes: positive('buffer.maxBytes', buffer.maxBytes, 64 * 1024 * 1024, 0),
+    maxInflightMessages: positive('inflight.maxMessages', inflight.maxMessages, 10_000),
+    maxInflightBytes: positive('inflight.maxBytes', inflight.maxBytes, 64 * 1024 * 1024),
     schemas,
     closeTimeout: positive('closeTimeout', options.closeTimeout, 10_000, 0),
     retryNacked: flag('retryNacked', options.retryNacked, true),

@@ -1,22 +1,26 @@
 import type { AmqpClient, ConfirmChannel, ManagedChannel, ManagedConnection } from '@fastify-amqp/connection'
 import type { Message, Options } from 'amqplib'
 import type { FastifyBaseLogger } from 'fastify'
+import { Admission } from './admission.js'
+import { mayHaveArrived, REFUSED, REJECTED, UNKNOWN, type Verdict } from './arrival.js'
 import { burstFlusher } from './burst-flush.js'
-import { type ChannelRefusal, channelRefusal } from './channel-refusal.js'
+import { type CloseReply, channelRefusal } from './channel-refusal.js'
 import { ConfirmWindow } from './confirm-window.js'
-import { encodeBody } from './encode.js'
-import { DONE, Entry, type PublishReceipt, QUEUED, SENT } from './entry.js'
+import { DONE, Entry, NEW, type PublishReceipt, QUEUED, SENT } from './entry.js'
 import {
-  abortReason,
+  abortedError,
   ConfirmTimeoutError,
-  MessageTooLargeError,
+  InvalidPropertiesError,
   PublisherClosedError,
   PublishNackError,
   shedError,
   UnroutableError,
+  withArrival,
 } from './errors.js'
+import { sortLoss } from './loss.js'
 import { MessageIds } from './message-id.js'
 import { type PublisherOptions, type ResolvedPublisherOptions, resolvePublisherOptions } from './options.js'
+import { Recycler } from './recycler.js'
 import { type BodyFor, SchemaChecks } from './schemas.js'
 import { SendQueue } from './send-queue.js'
 import { Ticker } from './ticker.js'
@@ -27,18 +31,21 @@ export type { PublisherOptions } from './options.js'
 export interface PublishOptions extends Options.Publish {
   /** ms to wait for the confirm (buffered time included), instead of confirmTimeout. */
   timeout?: number
-  /** Aborting rejects the publish with the signal's reason (a message already written may still arrive). */
+  /** Aborting rejects the publish with FST_AMQP_PUBLISHER_ABORTED, the signal's reason as its cause. */
   signal?: AbortSignal
   /** This publish's own limit instead of the publisher's maxMessageBytes (a limit the broker stated still applies). */
   maxMessageBytes?: number
 }
 
-// After a nack, a fresh channel at most this often (ms).
-const NACK_RECYCLE_INTERVAL = 1_000
-
 interface ConfirmFields {
   deliveryTag: number
   multiple: boolean
+}
+
+interface LostInfo {
+  error: string | null
+  /** The broker's Channel.Close, when it closed the channel. */
+  reply?: CloseReply | null
 }
 
 /**
@@ -51,7 +58,7 @@ interface ConfirmFields {
 export class Publisher {
   readonly #log: FastifyBaseLogger
   readonly #options: ResolvedPublisherOptions
-  readonly #schemas: SchemaChecks | null
+  readonly #admission: Admission
   readonly #managed: ManagedChannel<ConfirmChannel>
   readonly #connection: ManagedConnection
   /** The open channel we write to, or null while there is none. */
@@ -63,7 +70,11 @@ export class Publisher {
   readonly #window = new ConfirmWindow((entry, nack) => this.#confirmed(entry, nack))
   /** Entries waiting to be written, in publish order (re-sends first). */
   readonly #queue: SendQueue
+  /** Entries written on this channel and waiting for their confirm, and their body bytes. */
   #inflight = 0
+  #inflightBytes = 0
+  /** The next this many queued entries go out one at a time, each after the last one's confirm (see #onLost). */
+  #probe = 0
   readonly #ticker: Ticker
   readonly #ids = new MessageIds()
   /** No pending entry's deadline is earlier than this: until then a sweep has nothing to expire. */
@@ -73,23 +84,22 @@ export class Publisher {
   #closing: Promise<void> | null = null
   #onIdle: (() => void) | null = null
   #full = false
-  /** A nack came: nothing more is written on this channel; a fresh one is on its way. */
+  /** A nack came, or the window filled with expired publishes: nothing more is written here; a fresh channel is on its way. */
   #paused = false
-  #recycleTimer: NodeJS.Timeout | null = null
-  #lastRecycle = 0
+  readonly #recycler = new Recycler()
   /** Entries nacked by the current confirm event, put back in the buffer together, in order. */
   readonly #nacked: Entry[] = []
-  /** The max_message_size the broker stated when it closed a channel over a message; until then none. */
-  #brokerMaxMessageBytes = Number.POSITIVE_INFINITY
 
   constructor(amqp: AmqpClient, options: PublisherOptions, log: FastifyBaseLogger) {
     this.#options = resolvePublisherOptions(options)
     this.#log = log
-    this.#schemas = Object.keys(this.#options.schemas).length > 0 ? new SchemaChecks(this.#options.schemas) : null
+    const schemas = Object.keys(this.#options.schemas).length > 0 ? new SchemaChecks(this.#options.schemas) : null
     this.#queue = new SendQueue(this.#options.maxMessages, this.#options.maxBytes)
     this.#ticker = new Ticker(this.#options.confirmTimeout, this.#sweep)
     this.#managed = amqp.channel({ confirm: true, name: 'publisher' })
     this.#connection = amqp.connection('publish')
+    const connection = this.#connection as { username?: string | null }
+    this.#admission = new Admission(schemas, this.#options.maxMessageBytes, () => connection.username ?? null)
     this.#managed.on('open', this.#onOpen)
     this.#managed.on('lost', this.#onLost)
     this.#connection.on('closed', this.#onConnectionClosed)
@@ -107,25 +117,17 @@ export class Publisher {
     body: BodyFor<E, R>,
     options?: PublishOptions
   ): Promise<PublishReceipt> {
-    if (this.#refusal !== null) return Promise.reject(new PublisherClosedError(this.#refusal))
-    const writable = this.#ch !== null && !this.#draining && !this.#paused && this.#queue.count === 0
+    if (this.#refusal !== null) return Promise.reject(withArrival(new PublisherClosedError(this.#refusal), false))
+    const open = this.#open() && this.#queue.count === 0
     // Shed load before doing any work for a message that cannot be kept.
-    if (!writable && this.#queue.full()) return Promise.reject(this.#bufferFull())
+    if (!open && this.#queue.full()) return Promise.reject(this.#bufferFull())
     let content: Buffer
     try {
-      content = encodeBody(exchange, routingKey, body, this.#schemas)
+      content = this.#admission.admit(exchange, routingKey, body, options)
     } catch (err) {
       return Promise.reject(err)
     }
-    // The broker would close the channel for it: refuse it here, before it is queued or written.
-    const limit = options?.maxMessageBytes ?? this.#options.maxMessageBytes
-    if (content.length > limit)
-      return Promise.reject(new MessageTooLargeError(content.length, limit, 'maxMessageBytes'))
-    if (content.length > this.#brokerMaxMessageBytes) {
-      return Promise.reject(
-        new MessageTooLargeError(content.length, this.#brokerMaxMessageBytes, "the broker's max_message_size")
-      )
-    }
+    const writable = open && this.#hasRoom(content.length)
     if (!writable && this.#queue.full(content.length)) return Promise.reject(this.#bufferFull())
 
     const now = Date.now()
@@ -143,10 +145,10 @@ export class Publisher {
     const promise = entry.promise()
     if (signal !== undefined) {
       if (signal.aborted) {
-        this.#finish(entry, abortReason(signal))
+        this.#finish(entry, abortedError(signal))
         return promise
       }
-      entry.onAbort = () => this.#finish(entry, abortReason(signal))
+      entry.onAbort = () => this.#finish(entry, abortedError(signal))
       signal.addEventListener('abort', entry.onAbort, { once: true })
     }
     if (entry.deadline < this.#nextDeadline) this.#nextDeadline = entry.deadline
@@ -180,13 +182,24 @@ export class Publisher {
       )
     }
     this.#ticker.stop()
-    this.#cancelRecycle()
+    this.#recycler.cancel()
     this.#managed.off('open', this.#onOpen)
     this.#managed.off('lost', this.#onLost)
     this.#connection.off('closed', this.#onConnectionClosed)
     this.#connection.off('connected', this.#onConnected)
     this.#detach()
     await this.#managed.close()
+  }
+
+  /** Whether the next publish may be written now rather than queued: a channel, no push-back, no probe. */
+  #open(): boolean {
+    return this.#ch !== null && !this.#draining && !this.#paused && this.#probe === 0
+  }
+
+  /** Within the in-flight bound (a message larger than the byte bound still goes out alone). */
+  #hasRoom(bytes: number): boolean {
+    if (this.#window.size >= this.#options.maxInflightMessages) return false
+    return this.#inflightBytes === 0 || this.#inflightBytes + bytes <= this.#options.maxInflightBytes
   }
 
   #write(ch: ConfirmChannel, entry: Entry): void {
@@ -199,25 +212,29 @@ export class Publisher {
         this.#detach()
         this.#queue.addFirst([entry])
       } else {
-        // Bad arguments (a non-string routing key, unencodable headers): nothing was written.
-        this.#finish(entry, err as Error)
+        // amqplib could not encode it (headers, a property out of range): nothing was written.
+        this.#finish(entry, new InvalidPropertiesError('properties', (err as Error).message))
       }
       return
     }
     entry.state = SENT
     this.#window.push(entry)
     this.#inflight += 1
+    this.#inflightBytes += entry.size
+    if (this.#probe > 0) this.#probe -= 1
     if (!ok) this.#draining = true
     else if (this.#flush !== null) this.#flush()
   }
 
-  /** Writes queued entries in order until the socket pushes back or the channel goes. */
+  /** Writes queued entries in order until the socket pushes back, the in-flight bound is reached or the channel goes. */
   #pump(): void {
     const ch = this.#ch
     while (ch !== null && this.#ch === ch && !this.#draining && !this.#paused) {
-      const entry = this.#queue.next()
-      if (entry === undefined) break
-      this.#write(ch, entry)
+      // Probing: one suspect on the wire at a time, so a refusal names its culprit.
+      if (this.#probe > 0 && this.#inflight > 0) break
+      const head = this.#queue.peek()
+      if (head === undefined || !this.#hasRoom(head.size)) break
+      this.#write(ch, this.#queue.next() as Entry)
     }
     if (this.#full && !this.#queue.full()) this.#full = false
   }
@@ -231,44 +248,51 @@ export class Publisher {
     return shedError(`${this.#queue.count}/${maxMessages} messages, ${this.#queue.bytes}/${maxBytes} bytes`)
   }
 
-  /** Settles an entry once, keeping the counters true to its state. */
-  #finish(entry: Entry, error: Error | null): void {
+  /** Settles an entry once, keeping the counters true to its state; the rejection says whether it may still arrive. */
+  #finish(entry: Entry, error: Error | null, verdict: Verdict = UNKNOWN): void {
     const state = entry.state
     if (state === DONE) return
-    if (state === QUEUED) {
-      this.#queue.forget(entry)
-    } else if (state === SENT) {
-      this.#inflight -= 1
-    }
+    if (state === QUEUED) this.#queue.forget(entry)
+    else if (state === SENT) this.#leaveSent(entry)
     entry.state = DONE
-    if (entry.onAbort !== null) {
-      entry.signal?.removeEventListener('abort', entry.onAbort)
-      entry.onAbort = null
-    }
-    if (error === null) entry.resolve({ messageId: entry.properties.messageId as string })
-    else entry.reject(error)
+    if (entry.onAbort !== null) entry.signal?.removeEventListener('abort', entry.onAbort)
+    const { resolve, reject } = entry
+    const messageId = entry.properties.messageId as string
+    entry.release()
+    if (error === null) resolve({ messageId })
+    else reject(withArrival(error, mayHaveArrived(entry, verdict, state === SENT)))
     if (this.#onIdle !== null && this.#inflight + this.#queue.count === 0) this.#onIdle()
+  }
+
+  /** Out of the in-flight counts (settled, or back to the buffer); its tag stays in the window. */
+  #leaveSent(entry: Entry): void {
+    this.#inflight -= 1
+    this.#inflightBytes -= entry.size
+    this.#window.forget(entry)
   }
 
   #confirmed(entry: Entry, nack: boolean): void {
     if (!nack) {
-      if (entry.returned) this.#finish(entry, new UnroutableError(entry.exchange, entry.routingKey))
+      if (entry.returned) this.#finish(entry, new UnroutableError(entry.exchange, entry.routingKey), REJECTED)
       else this.#finish(entry, null)
       return
     }
     entry.nacks += 1
     if (!this.#options.retryNacked || entry.deadline <= Date.now()) {
-      this.#finish(entry, new PublishNackError(entry.exchange, entry.routingKey))
+      this.#finish(entry, new PublishNackError(entry.exchange, entry.routingKey), REJECTED)
       return
     }
     // Sent again on the fresh channel while its deadline allows (the sweep rejects it after).
-    this.#inflight -= 1
+    this.#leaveSent(entry)
+    entry.state = NEW
     entry.returned = false
     this.#nacked.push(entry)
   }
 
   #onAck = (fields: ConfirmFields): void => {
     this.#window.confirm(fields.deliveryTag, fields.multiple, false)
+    // Confirms make room under the in-flight bound, or end a probe step.
+    if (this.#queue.count > 0) this.#pump()
   }
 
   #onNack = (fields: ConfirmFields): void => {
@@ -287,21 +311,14 @@ export class Publisher {
    * most once a second) and what it nacked or left unconfirmed goes out again on a fresh one.
    */
   #recycleAfterNack(): void {
+    this.#recycle('amqp publisher: the broker nacked a publish; opening a fresh channel')
+  }
+
+  #recycle(why: string): void {
     const ch = this.#ch
     if (ch === null || this.#paused) return
     this.#paused = true
-    const wait = Math.max(0, this.#lastRecycle + NACK_RECYCLE_INTERVAL - Date.now())
-    this.#log.warn({ inMs: wait }, 'amqp publisher: the broker nacked a publish; opening a fresh channel')
-    this.#recycleTimer = setTimeout(() => {
-      this.#recycleTimer = null
-      this.#lastRecycle = Date.now()
-      ch.close().catch(() => {})
-    }, wait)
-  }
-
-  #cancelRecycle(): void {
-    if (this.#recycleTimer !== null) clearTimeout(this.#recycleTimer)
-    this.#recycleTimer = null
+    this.#log.warn({ inMs: this.#recycler.schedule(ch) }, why)
   }
 
   // RabbitMQ sends basic.return before the basic.ack of the same message: mark it, reject on the ack.
@@ -329,42 +346,48 @@ export class Publisher {
   }
 
   // The dead channel's delivery tags are void: what it did not confirm goes out again, first, same messageId.
-  #onLost = (info: { error: string | null }): void => {
+  #onLost = (info: LostInfo): void => {
     this.#detach()
-    this.#cancelRecycle()
-    const resend = this.#window.reset()
-    this.#inflight -= resend.length
-    for (const entry of resend) entry.returned = false
-    this.#queue.addFirst(resend)
-    const refusal = channelRefusal(info.error)
-    if (refusal !== null) this.#refuse(refusal)
-    // Those the broker may have stored before the close arrive twice, with the same messageId.
-    const again = refusal === null ? resend.length : resend.filter((entry) => entry.state === QUEUED).length
-    if (again > 0) this.#log.warn({ resend: again }, 'amqp publisher channel lost: re-sending')
-  }
-
-  /** The broker closed the channel over some messages: those fail now; sent again, they would close the next one. */
-  #refuse(refusal: ChannelRefusal): void {
-    let refused = 0
-    this.#queue.forEach((entry) => {
-      if (entry.state !== QUEUED) return
-      const error = refusal.errorFor(entry)
-      if (error === null) return
-      refused += 1
-      this.#finish(entry, error)
-    })
-    // Later publishes over the broker's limit are refused here, not by closing another channel.
-    if (refusal.maxMessageBytes !== undefined) this.#brokerMaxMessageBytes = refusal.maxMessageBytes
-    if (refused > 0)
+    this.#recycler.cancel()
+    const alone = this.#window.size === 1
+    const unconfirmed = this.#window.reset()
+    for (const entry of unconfirmed) {
+      this.#leaveSent(entry)
+      entry.state = NEW
+      entry.returned = false
+    }
+    const refusal = channelRefusal(info.reply, info.error)
+    const { refused, resend, probe } = sortLoss(unconfirmed, refusal, alone)
+    for (const [entry, error] of refused) this.#finish(entry, error, REFUSED)
+    if (refusal?.kind === 'named') {
+      // What waits in the buffer for the same exchange, or over the broker's stated limit, would close the next channel.
+      this.#queue.forEach((entry) => {
+        const error = entry.state === QUEUED ? refusal.errorFor(entry) : null
+        if (error !== null) this.#finish(entry, error, REFUSED)
+      })
+      // Later publishes over the broker's limit are refused in publish(), not by closing another channel.
+      if (refusal.maxMessageBytes !== undefined) this.#admission.brokerMaxMessageBytes = refusal.maxMessageBytes
+    }
+    if (refused.length > 0)
       this.#log.warn(
-        { refused },
+        { refused: refused.length },
         'amqp publisher: the broker closed the channel over messages it refuses: failed, not re-sent'
       )
+    if (probe > 0) {
+      this.#probe = probe
+      this.#log.warn(
+        { suspects: probe, err: refusal?.kind === 'unnamed' ? refusal.reply.text : undefined },
+        'amqp publisher: the broker closed the channel over a publish; re-sending the suspects one at a time'
+      )
+    }
+    this.#queue.addFirst(resend)
+    // Those the broker may have stored before the close arrive twice, with the same messageId.
+    if (resend.length > 0) this.#log.warn({ resend: resend.length }, 'amqp publisher channel lost: re-sending')
   }
 
   // A (re)connection may reach a broker with another max_message_size: forget the one learned.
   #onConnected = (): void => {
-    this.#brokerMaxMessageBytes = Number.POSITIVE_INFINITY
+    this.#admission.brokerMaxMessageBytes = Number.POSITIVE_INFINITY
   }
 
   #detach(): void {
@@ -387,7 +410,7 @@ export class Publisher {
   }
 
   #failAll(reason: string): void {
-    const fail = (entry: Entry) => this.#finish(entry, new PublisherClosedError(reason))
+    const fail = (entry: Entry) => this.#finish(entry, new PublisherClosedError(reason), UNKNOWN)
     this.#window.forEach(fail)
     this.#queue.forEach(fail)
     this.#queue.clear()
@@ -396,6 +419,12 @@ export class Publisher {
   // The ticker's sweep: one pass over what is pending, rather than a timer per message.
   #sweep = (): void => {
     const now = Date.now()
+    // Every tag the bound allows is written and the oldest was settled without a confirm (expired,
+    // aborted): this channel is not confirming. A fresh one frees the window; live entries go again.
+    if (this.#window.size >= this.#options.maxInflightMessages && this.#window.headSettled())
+      this.#recycle(
+        'amqp publisher: the in-flight window is full and its oldest publish expired; opening a fresh channel'
+      )
     if (this.pending === 0) {
       this.#nextDeadline = Number.POSITIVE_INFINITY
       this.#ticker.idle()
@@ -411,11 +440,13 @@ export class Publisher {
         return
       }
       // Nacked each time it went out: say so, rather than "no confirm came".
-      const error =
-        entry.nacks > 0
-          ? new PublishNackError(entry.exchange, entry.routingKey)
-          : new ConfirmTimeoutError(entry.timeout)
-      this.#finish(entry, error)
+      if (entry.nacks > 0)
+        this.#finish(
+          entry,
+          new PublishNackError(entry.exchange, entry.routingKey),
+          entry.state === SENT ? UNKNOWN : REJECTED
+        )
+      else this.#finish(entry, new ConfirmTimeoutError(entry.timeout), UNKNOWN)
     }
     this.#window.forEach(expire)
     this.#queue.forEach(expire)

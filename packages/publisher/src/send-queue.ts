@@ -34,6 +34,15 @@ export class SendQueue {
     this.#entries.prepend(entries)
   }
 
+  /** The entry next() would return, left in place; undefined when none is left. */
+  peek(): Entry | undefined {
+    for (;;) {
+      const entry = this.#entries.peek()
+      if (entry === undefined || entry.state === QUEUED) return entry
+      this.#entries.shift() // settled while it waited
+    }
+  }
+
   /** The next entry to write, out of the queue and the counts; undefined when none is left. */
   next(): Entry | undefined {
     for (;;) {
@@ -48,7 +57,7 @@ export class SendQueue {
   /** Takes a settled entry out of the counts (it leaves the queue when next() reaches it). */
   forget(entry: Entry): void {
     this.count -= 1
-    this.bytes -= entry.content.length
+    this.bytes -= entry.size
     entry.state = NEW
   }
 
@@ -63,6 +72,6 @@ export class SendQueue {
   #count(entry: Entry): void {
     entry.state = QUEUED
     this.count += 1
-    this.bytes += entry.content.length
+    this.bytes += entry.size
   }
 }

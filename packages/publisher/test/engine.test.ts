@@ -178,31 +178,44 @@ t.test('timeouts: buffered and written publishes reject after their timeout; lat
   t.equal(publisher.pending, 0)
 })
 
-t.test('an AbortSignal rejects with its reason; aborted buffered messages are never written', async (t) => {
-  const { publisher, open } = fakePublisher()
-  const controller = new AbortController()
-  const aborted = track(publisher.publish('', 'q', { n: 1 }, { signal: controller.signal }))
-  const kept = track(publisher.publish('', 'q', { n: 2 }))
-  controller.abort(new Error('client went away'))
-  await flush()
-  t.equal(aborted.error?.message, 'client went away')
-  const ch = open()
-  t.same(
-    ch.written.map((w) => JSON.parse(w.content.toString()).n),
-    [2]
-  )
-  await t.rejects(publisher.publish('', 'q', {}, { signal: AbortSignal.abort(new Error('already')) }), {
-    message: 'already',
-  })
-  ch.ack(1)
-  await flush()
-  t.equal(kept.status, 'resolved')
-})
+t.test(
+  'an AbortSignal rejects, coded, with its reason as cause; aborted buffered messages are never written',
+  async (t) => {
+    const { publisher, open } = fakePublisher()
+    const controller = new AbortController()
+    const aborted = track(publisher.publish('', 'q', { n: 1 }, { signal: controller.signal }))
+    const kept = track(publisher.publish('', 'q', { n: 2 }))
+    controller.abort(new Error('client went away'))
+    await flush()
+    t.match(aborted.error, {
+      code: 'FST_AMQP_PUBLISHER_ABORTED',
+      cause: { message: 'client went away' },
+      mayHaveArrived: false,
+    })
+    const ch = open()
+    t.same(
+      ch.written.map((w) => JSON.parse(w.content.toString()).n),
+      [2]
+    )
+    await t.rejects(publisher.publish('', 'q', {}, { signal: AbortSignal.abort(new Error('already')) }), {
+      code: 'FST_AMQP_PUBLISHER_ABORTED',
+      cause: { message: 'already' },
+    })
+    ch.ack(1)
+    await flush()
+    t.equal(kept.status, 'resolved')
+  }
+)
 
 t.test('bad arguments reject without being written; a closing channel keeps the message for the next', async (t) => {
   const { publisher, open, lose } = fakePublisher()
   const ch = open()
-  await t.rejects(publisher.publish('', 42 as unknown as string, {}), TypeError)
+  await t.rejects(publisher.publish('', 42 as unknown as string, {}), {
+    code: 'FST_AMQP_PUBLISHER_INVALID_PROPERTIES',
+    message: /"routingKey": expected a string/,
+    mayHaveArrived: false,
+  })
+  t.equal(ch.written.length, 0)
   ch.closing = true
   const p = track(publisher.publish('', 'q', { n: 1 }))
   lose()

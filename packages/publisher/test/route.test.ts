@@ -1,5 +1,8 @@
+import amqp from '@fastify-amqp/connection'
+import Fastify from 'fastify'
 import t from 'tap'
-import { buildApp, drainQueue, rawChannel, tempQueue } from './fixtures/helpers.js'
+import publisher from '../src/index.js'
+import { buildApp, drainQueue, rawChannel, SHARED_URL, tempQueue } from './fixtures/helpers.js'
 
 // 128 random bits, base64url.
 const MESSAGE_ID = /^[A-Za-z0-9_-]{22}$/
@@ -83,4 +86,24 @@ t.test('app.publisher.publish works outside a request, on a named exchange', asy
   const [message] = await drainQueue(channel, queue)
   t.equal(message?.fields.routingKey, 'order.placed')
   t.equal(message?.properties.correlationId, undefined, 'no request, no correlationId')
+})
+
+t.test('a request id too long for correlationId: cut to 255 bytes there, whole in x-request-id', async (t) => {
+  const { channel } = await rawChannel(t)
+  const queue = await tempQueue(t, channel)
+  const app = Fastify({ logger: false, requestIdHeader: 'x-request-id' })
+  t.teardown(() => app.close())
+  await app.register(amqp, { url: SHARED_URL })
+  await app.register(publisher)
+  app.post('/orders', async (_request, reply) => reply.code(202).send(await reply.publish('', queue, { n: 1 })))
+  await app.ready()
+  // 2-byte characters, so a cut at byte 255 would split one: the cut backs off to 254 bytes.
+  const longId = `req-${'é'.repeat(200)}`
+  const response = await app.inject({ method: 'POST', url: '/orders', headers: { 'x-request-id': longId } })
+  t.equal(response.statusCode, 202, 'published, not an uncoded 500')
+  const [message] = await drainQueue(channel, queue)
+  const correlationId = message?.properties.correlationId as string
+  t.ok(longId.startsWith(correlationId), 'correlationId is the start of the request id')
+  t.equal(Buffer.byteLength(correlationId), 254, 'as much as fits without splitting a character')
+  t.equal(message?.properties.headers?.['x-request-id'], longId, 'the whole id in the header')
 })
