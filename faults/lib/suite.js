@@ -72,6 +72,10 @@ const CHECKS = {
       `every refused publish rejected with its own code (${x.refusedAsExpected} of ${x.refusedSent}; ${x.wrongCodes?.join('; ') || 'all right'})`,
     ],
     [x.refusedTimedOut === 0, `no refused publish left to time out (${x.refusedTimedOut} FST_AMQP_CONFIRM_TIMEOUT)`],
+    [
+      x.refusedSaidNotStored === x.refusedSent,
+      `each refusal says it was not stored, mayHaveArrived: false (${x.refusedSaidNotStored} of ${x.refusedSent})`,
+    ],
     [x.ordinaryTimedOut === 0, `no ordinary publish timed out (${x.ordinaryTimedOut})`],
     [
       r.counts?.rejected === 0,
