@@ -34,6 +34,14 @@ export interface ManagedChannelEvents<C extends Channel> {
   failed: [error: Error]
 }
 
+// basic.publish, the method the broker names when a publish made it close the channel.
+const BASIC = 60
+const PUBLISH = 40
+
+function isPublishRefusal(reply: ChannelCloseReply | null): boolean {
+  return reply !== null && reply.classId === BASIC && reply.methodId === PUBLISH
+}
+
 /** What a channel borrows from the client that made it. */
 export interface ManagedChannelContext {
   log: FastifyBaseLogger
@@ -65,6 +73,8 @@ export class ManagedChannel<C extends Channel = Channel> extends SafeEmitter<Man
   #channel: C | null = null
   #lastError: string | null = null
   #lastReply: ChannelCloseReply | null = null
+  /** The channel recycle() is closing: its close is no failure. */
+  #recycling: C | null = null
   #opening = false
   #closed = false
   #failed: Error | null = null
@@ -129,6 +139,18 @@ export class ManagedChannel<C extends Channel = Channel> extends SafeEmitter<Man
       signal?.addEventListener('abort', onAbort, { once: true })
       this.#waiters.add(waiter)
     })
+  }
+
+  /**
+   * Closes the open channel on purpose (the publisher does after a nack, or when the broker stops
+   * confirming); a fresh one follows at the first, shortest delay, as after any close that says
+   * nothing about the broker's health.
+   */
+  recycle(): void {
+    const channel = this.#channel
+    if (channel === null || this.#closed) return
+    this.#recycling = channel
+    void closeQuietly(channel)
   }
 
   async close(): Promise<void> {
@@ -218,8 +240,12 @@ export class ManagedChannel<C extends Channel = Channel> extends SafeEmitter<Man
   #onClose(channel: C): void {
     if (this.#channel !== channel) return
     this.#channel = null
-    this.#backoff.down()
     const lost = { error: this.#lastError, reply: this.#lastReply }
+    // Closed on purpose, or by the broker over one publish (403, 404, 406 on basic.publish): the broker
+    // is fine, so no backoff builds up; a stream of refused publishes must not push re-opens to maxDelay.
+    if (this.#recycling === channel || isPublishRefusal(lost.reply)) this.#backoff.reset()
+    else this.#backoff.down()
+    this.#recycling = null
     this.#lastError = null
     this.#lastReply = null
     // Armed before listeners hear of it, so none can stand in the way. A connection loss is healed
