@@ -315,10 +315,10 @@ export class Publisher {
   }
 
   #recycle(why: string): void {
-    const ch = this.#ch
-    if (ch === null || this.#paused) return
+    if (this.#ch === null || this.#paused) return
     this.#paused = true
-    this.#log.warn({ inMs: this.#recycler.schedule(ch) }, why)
+    // recycle() rather than a plain close: the managed channel re-opens at once, counting no failure.
+    this.#log.warn({ inMs: this.#recycler.schedule(() => this.#managed.recycle()) }, why)
   }
 
   // RabbitMQ sends basic.return before the basic.ack of the same message: mark it, reject on the ack.

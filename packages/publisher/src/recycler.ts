@@ -1,5 +1,3 @@
-import type { ConfirmChannel } from '@fastify-amqp/connection'
-
 // A fresh channel (after a nack, or a window of expired publishes) at most this often (ms).
 const RECYCLE_INTERVAL = 1_000
 
@@ -11,14 +9,14 @@ export class Recycler {
   #timer: NodeJS.Timeout | null = null
   #last = 0
 
-  /** ms until `channel` will be closed. */
-  schedule(channel: ConfirmChannel): number {
+  /** Calls `close` (the managed channel's recycle()) once the interval allows; returns the wait in ms. */
+  schedule(close: () => void): number {
     this.cancel()
     const wait = Math.max(0, this.#last + RECYCLE_INTERVAL - Date.now())
     this.#timer = setTimeout(() => {
       this.#timer = null
       this.#last = Date.now()
-      channel.close().catch(() => {})
+      close()
     }, wait)
     return wait
   }
