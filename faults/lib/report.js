@@ -115,7 +115,10 @@ the broker and the consuming process.
   A queue whose options let the broker drop messages (delivery limit, TTL, max length) dead-letters them
   to \`<queue>.dlq\` instead.
 - **Memory stays bounded** under a slow consumer: the backlog waits in the broker; the consumer holds at
-  most \`prefetch\` deliveries, the publisher at most \`buffer.maxMessages\` / \`buffer.maxBytes\`.
+  most \`prefetch\` deliveries, the publisher at most \`buffer.maxMessages\` / \`buffer.maxBytes\` waiting
+  to be written and \`inflight.maxMessages\` / \`inflight.maxBytes\` written and unconfirmed. A publish
+  settled before its confirm (timeout, abort) drops its body at once, so a broker that takes messages and
+  never confirms them costs those bounds and no more.
 
 ## What is not guaranteed
 
@@ -129,11 +132,22 @@ the broker and the consuming process.
 - **Ordering across faults.** Messages re-sent after a reconnect, redelivered after a consumer loss,
   or retried through a delay queue arrive after messages published later. With \`concurrency > 1\`
   handlers run in parallel anyway. Do not rely on order; carry a version or timestamp if it matters.
-- **A rejected publish may still have been stored.** A \`503\` from a confirm timeout, an aborted publish
-  or a close means "not confirmed", not "not stored" (the broker may have taken it just before the
-  connection died). A client retrying it can create a duplicate ("rejected but arrived" below).
-  Nacks (after re-sending until the deadline), unroutable, buffer-full and invalid-message rejections
-  were not stored.
+- **A rejected publish may still have been stored, unless it says otherwise.** Every rejection carries
+  \`err.mayHaveArrived\`. It is \`false\` exactly when no copy of the message can be in a queue:
+  - it was never written: invalid body or properties, over the size limit, buffer full, or aborted, timed
+    out or closed while it waited in the buffer;
+  - or every copy written was answered "no" by the broker: nacked, returned as unroutable, or refused by a
+    channel close over this very message (missing or internal exchange, no write permission, over
+    \`max_message_size\`), and no copy went down with a channel before its answer.
+
+  It is \`true\` whenever a copy is unaccounted for: written and unconfirmed when the publish timed out,
+  was aborted or the publisher closed; or written on a channel that died before confirming it (a cut, a
+  recycle, or a close the broker made over *another* publish, which stores those written before it). A
+  \`503\` from a confirm timeout means "not confirmed", not "not stored": a client retrying it can create a
+  duplicate ("rejected but arrived" below), never a loss. One limit of the rule: a close for a missing
+  exchange or a denied permission refuses every unconfirmed publish to that exchange; if the exchange was
+  deleted, or the permission revoked, while earlier publishes to it were in flight, those may have been
+  stored and still say \`false\`.
 - **Availability during a fault.** While the broker is unreachable or blocked, publishes wait in the
   bounded buffer up to \`confirmTimeout\` (then \`503\` with \`Retry-After\`), and consumers do not receive.
 
