@@ -23,6 +23,11 @@ export interface BrokerNodeOptions {
   runtime?: BrokerRuntime
   /** Extra lines for the node's rabbitmq.conf (e.g. `consumer_timeout = 5000`). */
   config?: readonly string[]
+  /**
+   * The rabbit application's settings that rabbitmq.conf cannot set, written to advanced.config as
+   * Erlang terms: e.g. `{ dead_letter_worker_publisher_confirm_timeout: 1000 }`. Numbers and booleans only.
+   */
+  rabbitEnv?: Readonly<Record<string, number | boolean>>
 }
 
 export interface BrokerNode {
@@ -108,6 +113,8 @@ class DisposableBrokerNode implements BrokerNode {
     this.nodeName = `${this.shortName}@localhost`
     this.startTimeoutMs = options.startTimeout ?? DEFAULT_START_TIMEOUT_MS
     const cookie = options.cookie === undefined ? undefined : validCookie(options.cookie)
+    // Checked before anything is made on disk.
+    const advanced = options.rabbitEnv === undefined ? undefined : advancedConfig(options.rabbitEnv)
     this.runtime = options.runtime ?? brokerRuntime()
     const parent = this.runtime.root === undefined ? tmpdir() : join(this.runtime.root, 'tmp')
     this.dataDir = mkdtempSync(join(parent, `test-broker-${this.shortName}-`))
@@ -119,6 +126,7 @@ class DisposableBrokerNode implements BrokerNode {
     const config = ['disk_free_limit.absolute = 10MB', ...(options.config ?? [])]
     if (this.runtime.name === '4') config.push('deprecated_features.permit.transient_nonexcl_queues = false')
     writeFileSync(join(this.dataDir, 'rabbitmq.conf'), `${config.join('\n')}\n`)
+    if (advanced !== undefined) writeFileSync(join(this.dataDir, 'advanced.config'), advanced)
     // HOME is dataDir for server and CLI alike; Erlang insists the cookie file is readable by its owner only.
     if (cookie !== undefined) writeFileSync(join(this.dataDir, '.erlang.cookie'), cookie, { mode: 0o400 })
     registerLive(this)
@@ -429,4 +437,15 @@ export async function startBroker(options: BrokerNodeOptions = {}): Promise<Brok
     throw error
   }
   return node
+}
+
+/** `[{rabbit, [{key, value}, ...]}].` for the settings given; keys must be Erlang atoms (lower case, _). */
+function advancedConfig(env: Readonly<Record<string, number | boolean>>): string {
+  const settings = Object.entries(env).map(([key, value]) => {
+    if (!/^[a-z][a-z0-9_]*$/.test(key)) throw new TypeError(`rabbitEnv: "${key}" is not an Erlang atom`)
+    if (typeof value === 'number' && !Number.isFinite(value))
+      throw new TypeError(`rabbitEnv.${key}: not a finite number`)
+    return `{${key}, ${String(value)}}`
+  })
+  return `[{rabbit, [${settings.join(', ')}]}].\n`
 }

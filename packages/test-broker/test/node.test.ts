@@ -5,7 +5,7 @@ import { SHARED_NODE_NAME, startBroker } from '../src/index.js'
 import { closeQuietly, open, processesMentioning, randomName, waitFor } from './fixtures/amqp.js'
 
 // One disposable node serves every subtest, in order; dispose() also runs on failure.
-const node = await startBroker()
+const node = await startBroker({ rabbitEnv: { dead_letter_worker_consumer_prefetch: 7 } })
 t.teardown(() => node.dispose())
 
 t.test('starts its own node on its own port and directory', async (t) => {
@@ -19,6 +19,16 @@ t.test('starts its own node on its own port and directory', async (t) => {
   await t.rejects(startBroker({ name: 'not a valid name!' }), /invalid node name/)
   const sharedName = SHARED_NODE_NAME.replace(/@.*/, '')
   await t.rejects(startBroker({ name: sharedName }), /registered with epmd by another running Erlang node/)
+})
+
+t.test('rabbitEnv reaches the rabbit application (advanced.config); a key that is no atom is refused', async (t) => {
+  const value = await node.rabbitmqctl(
+    '-q',
+    'eval',
+    'application:get_env(rabbit, dead_letter_worker_consumer_prefetch).'
+  )
+  t.equal(value.trim(), '{ok,7}')
+  await t.rejects(startBroker({ rabbitEnv: { 'Not-An-Atom': 1 } }), /not an Erlang atom/)
 })
 
 t.test('restart() keeps durable data and ports; restart({ keepData: false }) wipes them', async (t) => {
