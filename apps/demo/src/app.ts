@@ -69,6 +69,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     url: config.amqpUrl,
     connectionName: 'orders-demo',
     connectTimeout: config.connectTimeout,
+    // Re-tries at most 5 s apart: an order waiting in the publisher's buffer through an outage then gets its
+    // confirm well inside confirmTimeout (10 s) once the broker is back; the plugin's default 30 s would not.
+    reconnect: { maxDelay: 5_000 },
     // Declared on every (re)connect, so the very first publish after a start or a broker restart is routable.
     topology: {
       exchanges: [{ name: exchange, type: 'topic' }],
