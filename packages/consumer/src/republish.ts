@@ -1,9 +1,7 @@
 import type { MessageProperties } from 'amqplib'
 import type { DeathReason } from './decode.js'
+import { describeError } from './describe-error.js'
 import type { PublishOptions } from './types.js'
-
-// Headers hold at most 64 KiB (amqplib throws beyond): keep error text short.
-const MAX_ERROR_TEXT = 1_000
 
 // Copied from the original. Left out: expiration (a per-message TTL would cut the
 // retry delay short or drop the dead letter) and userId (the broker rejects one
@@ -34,10 +32,8 @@ function ownHeaders(headers: Record<string, unknown> | undefined): Record<string
   return kept
 }
 
-export function errorText(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err)
-  return text.length > MAX_ERROR_TEXT ? `${text.slice(0, MAX_ERROR_TEXT)}…` : text
-}
+/** Describes a thrown value for the x-last-error and x-error-message headers (never throws). */
+export { describeError as errorText }
 
 function copy(properties: MessageProperties, headers: Record<string, unknown>): PublishOptions {
   // contentType stays even when absent: the publisher would otherwise label the bytes application/octet-stream,
@@ -60,7 +56,7 @@ function copy(properties: MessageProperties, headers: Record<string, unknown>): 
 
 /** Options for sending the original content to a delay queue, one attempt further. */
 export function retryOptions(properties: MessageProperties, nextAttempt: number, err: unknown): PublishOptions {
-  return copy(properties, { 'x-attempt': nextAttempt, 'x-last-error': errorText(err) })
+  return copy(properties, { 'x-attempt': nextAttempt, 'x-last-error': describeError(err) })
 }
 
 export interface DeadLetterInfo {
@@ -76,7 +72,7 @@ export interface DeadLetterInfo {
 export function deadLetterOptions(properties: MessageProperties, info: DeadLetterInfo): PublishOptions {
   return copy(properties, {
     'x-death-reason': info.reason,
-    'x-error-message': info.error.length > MAX_ERROR_TEXT ? `${info.error.slice(0, MAX_ERROR_TEXT)}…` : info.error,
+    'x-error-message': describeError(info.error),
     'x-original-queue': info.queue,
     'x-original-exchange': info.exchange,
     'x-original-routing-key': info.routingKey,
