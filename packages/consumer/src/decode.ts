@@ -2,6 +2,7 @@ import type { TSchema } from '@sinclair/typebox'
 import { type TypeCheck, TypeCompiler } from '@sinclair/typebox/compiler'
 import type { Message } from 'amqplib'
 import sjson from 'secure-json-parse'
+import { headersOf } from './headers.js'
 import type { ConsumeSchema } from './types.js'
 
 /** Why a message went to the dead-letter queue (the x-death-reason header). */
@@ -14,6 +15,8 @@ export type DeathReason =
   | 'content-type'
   | 'too-large'
   | 'empty'
+  | 'redelivery-limit'
+  | 'consumer-error'
 
 export type Decoded = { ok: true; body: unknown } | { ok: false; reason: DeathReason; message: string }
 
@@ -49,7 +52,8 @@ export class Decoder {
       return /forbidden prototype/i.test(text) ? fail('prototype-poisoning', text) : fail('invalid-json', text)
     }
     if (this.#headers) {
-      const headers = properties.headers ?? {}
+      // Own entries only: an inherited value (a `__proto__` table) must not satisfy the schema.
+      const headers = headersOf(properties)
       if (!this.#headers.Check(headers)) return fail('schema', `headers: ${describe(this.#headers, headers)}`)
     }
     if (this.#body && !this.#body.Check(body)) return fail('schema', `body: ${describe(this.#body, body)}`)

@@ -1,4 +1,6 @@
 import type { Channel, ConsumeMessage } from 'amqplib'
+import { type Headers, header, headersOf } from './headers.js'
+import { delayQueueName } from './options.js'
 
 /**
  * One amqplib channel as the consumer saw it: deliveries belong to it and may only be settled on it.
@@ -201,9 +203,37 @@ export class Delivery {
   }
 }
 
-/** The try number carried in the x-attempt header (1 when absent or malformed). */
+/**
+ * Which try this delivery is: the count in `x-attempt`, believed only on a retry copy that came back from one
+ * of its queue's delay queues (see cameBackFromDelay); 1 otherwise (absent, malformed, or set by whoever
+ * published the message), so a message gets all its tries. The one place that decides.
+ */
 export function attemptOf(raw: ConsumeMessage): number {
-  const value = raw.properties.headers?.['x-attempt']
+  const headers = headersOf(raw.properties)
+  const value = header(headers, 'x-attempt')
   const n = typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : Number.NaN
-  return Number.isInteger(n) && n >= 1 ? n : 1
+  if (!Number.isInteger(n) || n <= 1) return 1
+  return cameBackFromDelay(raw, headers) ? n : 1
+}
+
+/**
+ * The check behind a believed count, kept small so it can follow the delay hop when that changes. A retry
+ * copy waits in `<queue>.retry.<ms>` and, when its TTL runs out, the broker dead-letters it to `<queue>`
+ * through the default exchange, writing the hop as the newest `x-death` entry (reason `expired`, the delay
+ * queue's name): true for that, on 4.x and 3.10 alike. The copy itself never carries an earlier x-death
+ * (republish drops it), so the entry is the broker's. Neither broker strips an x-death that a client
+ * publishes straight to a queue, though: this stops counts set by accident, not one forged with its x-death
+ * by a publisher allowed to write to the default exchange (see the README, "Which try it is").
+ */
+export function cameBackFromDelay(raw: ConsumeMessage, headers: Headers): boolean {
+  const { exchange, routingKey: queue } = raw.fields
+  if (exchange !== '') return false
+  const deaths = header(headers, 'x-death')
+  const newest: unknown = Array.isArray(deaths) ? deaths[0] : undefined
+  if (typeof newest !== 'object' || newest === null) return false
+  const death = newest as Headers
+  const from = header(death, 'queue')
+  if (header(death, 'reason') !== 'expired' || typeof from !== 'string') return false
+  const ms = Number(from.slice(from.lastIndexOf('.') + 1))
+  return Number.isInteger(ms) && ms >= 0 && delayQueueName(queue, ms) === from
 }

@@ -1,6 +1,7 @@
 import type { ConsumeMessageFields, MessageProperties, MessagePropertyHeaders } from 'amqplib'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Delivery } from './delivery.js'
+import { header, headersOf } from './headers.js'
 import type { ConsumerMessage, PublisherLike, PublishOptions } from './types.js'
 
 export interface MessageContext {
@@ -16,6 +17,7 @@ export class Message<Body = unknown, Headers = MessagePropertyHeaders> implement
   readonly #delivery: Delivery
   readonly #context: MessageContext
   #log: FastifyBaseLogger | null = null
+  #properties: MessageProperties | null = null
 
   constructor(delivery: Delivery, body: Body, attempt: number, context: MessageContext) {
     this.#delivery = delivery
@@ -24,12 +26,18 @@ export class Message<Body = unknown, Headers = MessagePropertyHeaders> implement
     this.#context = context
   }
 
+  /** Own entries only, rebuilt by the library (see headers.ts): no prototype a publisher could set. */
   get headers(): Headers {
-    return (this.#delivery.raw.properties.headers ?? {}) as Headers
+    return headersOf(this.#delivery.raw.properties) as Headers
   }
 
+  /** As amqplib delivered them, but with `headers` the rebuilt ones. */
   get properties(): MessageProperties {
-    return this.#delivery.raw.properties
+    if (this.#properties === null) {
+      const raw = this.#delivery.raw.properties
+      this.#properties = raw.headers === undefined ? raw : { ...raw, headers: headersOf(raw) }
+    }
+    return this.#properties
   }
 
   get fields(): ConsumeMessageFields {
@@ -58,7 +66,7 @@ export class Message<Body = unknown, Headers = MessagePropertyHeaders> implement
   }
 
   get deliveryCount(): number {
-    const count = this.#delivery.raw.properties.headers?.['x-delivery-count']
+    const count = header(headersOf(this.#delivery.raw.properties), 'x-delivery-count')
     return typeof count === 'number' && Number.isInteger(count) && count > 0 ? count : 0
   }
 

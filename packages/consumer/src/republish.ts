@@ -1,6 +1,7 @@
 import type { MessageProperties } from 'amqplib'
 import type { DeathReason } from './decode.js'
 import { describeError } from './describe-error.js'
+import { headersOf } from './headers.js'
 import type { PublishOptions } from './types.js'
 
 // Copied from the original. Left out: expiration (a per-message TTL would cut the
@@ -18,15 +19,18 @@ const KEPT = [
   'priority',
 ] as const
 
-// Set by the broker about an earlier hop (dead-lettering, a quorum queue's counts). 4.x no longer reads them
-// from a publisher and 3.x merges them, so a copy would only mislead whoever reads the next hop.
-const BROKER_HEADERS = ['x-death', 'x-delivery-count', 'x-acquired-count']
-const BROKER_HEADER_PREFIXES = ['x-first-death-', 'x-last-death-']
+// Not copied: what the broker set about an earlier hop (dead-lettering, a quorum queue's counts), which 4.x no
+// longer reads from a publisher and 3.x merges, so a copy would only mislead whoever reads the next hop (and the
+// retry count is believed only with the broker's own x-death of the delay hop); and CC and BCC, routing orders
+// that would send the copy to those queues as well.
+const NOT_COPIED = ['x-death', 'x-delivery-count', 'x-acquired-count', 'CC', 'BCC']
+const NOT_COPIED_PREFIXES = ['x-first-death-', 'x-last-death-']
 
-function ownHeaders(headers: Record<string, unknown> | undefined): Record<string, unknown> {
+// The delivery's own headers (rebuilt: no inherited ones) that a copy carries on.
+function ownHeaders(properties: MessageProperties): Record<string, unknown> {
   const kept: Record<string, unknown> = {}
-  for (const [key, value] of Object.entries(headers ?? {})) {
-    if (BROKER_HEADERS.includes(key) || BROKER_HEADER_PREFIXES.some((prefix) => key.startsWith(prefix))) continue
+  for (const [key, value] of Object.entries(headersOf(properties))) {
+    if (NOT_COPIED.includes(key) || NOT_COPIED_PREFIXES.some((prefix) => key.startsWith(prefix))) continue
     kept[key] = value
   }
   return kept
@@ -47,7 +51,7 @@ function copy(properties: MessageProperties, headers: Record<string, unknown>): 
   // publisher's default maxMessageBytes (16 MiB) would refuse on a broker configured higher (3.x: 128 MiB).
   return {
     ...options,
-    headers: { ...ownHeaders(properties.headers), ...headers },
+    headers: { ...ownHeaders(properties), ...headers },
     persistent: true,
     mandatory: true,
     maxMessageBytes: Number.POSITIVE_INFINITY,
