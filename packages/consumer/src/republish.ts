@@ -1,8 +1,15 @@
 import type { MessageProperties } from 'amqplib'
 import type { DeathReason } from './decode.js'
 import { describeError } from './describe-error.js'
-import { headersOf } from './headers.js'
+import { entrySize, fieldTableSize } from './field-table-size.js'
+import { type Headers, headersOf } from './headers.js'
 import type { PublishOptions } from './types.js'
+
+// amqplib writes headers into a 64 KiB buffer and throws beyond (a copy that could never be sent). The copy's
+// headers stay under this, leaving room for whatever the publisher adds.
+const HEADER_BUDGET = 60 * 1024
+/** Set on a copy that could not carry all of the original's headers. */
+export const TRUNCATED_HEADER = 'x-headers-truncated'
 
 // Copied from the original. Left out: expiration (a per-message TTL would cut the
 // retry delay short or drop the dead letter) and userId (the broker rejects one
@@ -26,20 +33,38 @@ const KEPT = [
 const NOT_COPIED = ['x-death', 'x-delivery-count', 'x-acquired-count', 'CC', 'BCC']
 const NOT_COPIED_PREFIXES = ['x-first-death-', 'x-last-death-']
 
-// The delivery's own headers (rebuilt: no inherited ones) that a copy carries on.
-function ownHeaders(properties: MessageProperties): Record<string, unknown> {
-  const kept: Record<string, unknown> = {}
-  for (const [key, value] of Object.entries(headersOf(properties))) {
-    if (NOT_COPIED.includes(key) || NOT_COPIED_PREFIXES.some((prefix) => key.startsWith(prefix))) continue
-    kept[key] = value
-  }
-  return kept
+function copied(key: string): boolean {
+  return !NOT_COPIED.includes(key) && !NOT_COPIED_PREFIXES.some((prefix) => key.startsWith(prefix))
 }
 
 /** Describes a thrown value for the x-last-error and x-error-message headers (never throws). */
 export { describeError as errorText }
 
-function copy(properties: MessageProperties, headers: Record<string, unknown>): PublishOptions {
+/**
+ * The copy's headers: the library's own (`added`), always, and as many of the original's as fit the budget,
+ * in their order. An original header that amqplib could not write, or that would pass the budget, is left
+ * out and the copy says so (`x-headers-truncated: true`).
+ */
+function copyHeaders(properties: MessageProperties, added: Headers): Headers {
+  const original = headersOf(properties)
+  const headers: Headers = {}
+  let size = fieldTableSize(added) + entrySize(TRUNCATED_HEADER, true)
+  let truncated = false
+  for (const [key, value] of Object.entries(original)) {
+    if (!copied(key) || Object.hasOwn(added, key)) continue
+    const bytes = entrySize(key, value)
+    if (size + bytes > HEADER_BUDGET) {
+      truncated = true
+      continue
+    }
+    size += bytes
+    headers[key] = value
+  }
+  if (truncated) headers[TRUNCATED_HEADER] = true
+  return Object.assign(headers, added)
+}
+
+function copy(properties: MessageProperties, added: Headers): PublishOptions {
   // contentType stays even when absent: the publisher would otherwise label the bytes application/octet-stream,
   // and a missing type means JSON to the consumer.
   const options: Record<string, unknown> = { contentType: properties.contentType ?? undefined }
@@ -51,7 +76,7 @@ function copy(properties: MessageProperties, headers: Record<string, unknown>): 
   // publisher's default maxMessageBytes (16 MiB) would refuse on a broker configured higher (3.x: 128 MiB).
   return {
     ...options,
-    headers: { ...ownHeaders(properties), ...headers },
+    headers: copyHeaders(properties, added),
     persistent: true,
     mandatory: true,
     maxMessageBytes: Number.POSITIVE_INFINITY,
