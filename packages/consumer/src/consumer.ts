@@ -3,13 +3,15 @@ import type { Channel, ConsumeMessage } from 'amqplib'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { Decoder } from './decode.js'
 import { attemptOf, ChannelState, Delivery } from './delivery.js'
+import { describeError } from './describe-error.js'
 import { ConsumerCancelledError, ConsumerChannelLostError, ConsumerHandlerTimeoutError } from './errors.js'
 import { Failures } from './failures.js'
 import { withHandlerTimeout } from './handler-timeout.js'
+import { header, headersOf } from './headers.js'
 import { Message, type MessageContext } from './message.js'
-import { delayQueueName, type ResolvedConsumer } from './options.js'
+import type { ResolvedConsumer } from './options.js'
+import { Redeliveries } from './redeliveries.js'
 import { describeConsumer } from './registry.js'
-import { errorText } from './republish.js'
 import type { ConsumeHandler, ConsumerInfo, ConsumeSchema, PublisherLike } from './types.js'
 
 // ready() waits this long at most for a consumer's first subscription.
@@ -18,6 +20,8 @@ const START_WAIT = 5_000
 export interface ConsumerDeps {
   amqp: AmqpClient
   publisher: () => PublisherLike
+  /** A republish found the publisher closed for good: every consumer stops (see PublishingGate). */
+  publishingGone: (why: string) => void
 }
 
 /**
@@ -40,7 +44,12 @@ export class Consumer {
   readonly #running = new Set<Delivery>()
   #pending: Delivery[] = []
   #stopping = false
+  /** Why consuming is stopped while the app runs (publishing gone), or null. */
+  #suspended: string | null = null
   #idleWaiters: (() => void)[] = []
+  readonly #redeliveries = new Redeliveries()
+  /** Side queues being declared again, so failures at once declare each only once. */
+  readonly #redeclaring = new Map<string, Promise<boolean>>()
 
   constructor(
     def: ResolvedConsumer,
@@ -56,7 +65,10 @@ export class Consumer {
     this.#log = instance.log.child({ queue: def.queue })
     this.#deps = deps
     this.#context = { queue: def.queue, log: this.#log, publisher: deps.publisher }
-    this.#failures = new Failures(def, this.#log, deps.publisher)
+    this.#failures = new Failures(def, this.#log, deps.publisher, {
+      redeclare: (queue) => this.#redeclare(queue),
+      publishingGone: deps.publishingGone,
+    })
     this.info = describeConsumer(def, schema, this)
   }
 
@@ -66,6 +78,10 @@ export class Consumer {
 
   get inFlight(): number {
     return this.#running.size
+  }
+
+  get suspended(): string | null {
+    return this.#suspended
   }
 
   /** Opens the channel; resolves once the first setup attempt finished (subscribed, or failed and logged). */
@@ -97,14 +113,35 @@ export class Consumer {
     return Promise.race([done, slow]).finally(() => clearTimeout(timer))
   }
 
-  /** Stops deliveries: basic.cancel, and unstarted deliveries go back to the queue. */
+  /** Stops deliveries for good (close): unstarted deliveries go back to the queue at once, then basic.cancel. */
   async cancel(): Promise<void> {
     this.#stopping = true
+    this.#requeuePending()
     const state = this.#current
     if (state?.open && state.consumerTag) await this.#cancelOn(state)
-    const pending = this.#pending
-    this.#pending = []
-    for (const delivery of pending) delivery.requeue()
+  }
+
+  /**
+   * Stops consuming while the app runs (publishing is gone): basic.cancel, unstarted deliveries back to the queue.
+   * Running handlers finish; what they cannot settle goes back to the queue once. Never rejects.
+   */
+  async suspend(reason: string): Promise<void> {
+    if (this.#suspended !== null || this.#stopping) return
+    this.#suspended = reason
+    this.#log.error({ reason }, 'amqp consumer stopped (basic.cancel) until publishing is back')
+    this.#requeuePending()
+    const state = this.#current
+    if (state?.open && state.consumerTag) await this.#cancelOn(state)
+  }
+
+  /** Consumes again after suspend(): subscribes on the open channel, or setup does when the channel opens. */
+  resume(): void {
+    if (this.#suspended === null) return
+    this.#suspended = null
+    if (this.#stopping) return
+    this.#log.info('amqp consumer resuming: publishing is back')
+    const state = this.#current
+    if (state?.open && !state.consumerTag) void this.#resubscribe(state, null)
   }
 
   /** Resolves when no handler runs. */
@@ -132,40 +169,57 @@ export class Consumer {
       await this.#declare(channel)
     } catch (err) {
       // The broker's text names the argument at fault (e.g. inequivalent arg 'x-queue-type').
-      this.#log.error(
-        { err: errorText(err) },
-        `amqp consumer setup failed for queue "${this.#def.queue}": ${errorText(err)}`
-      )
+      const error = describeError(err)
+      this.#log.error({ err: error }, `amqp consumer setup failed for queue "${this.#def.queue}": ${error}`)
       throw err
     }
     if (this.#stopping) return
-    await this.#subscribe(state)
     this.#current = state
+    // Suspended: the channel is ready, and resume() subscribes on it.
+    if (this.#suspended !== null) return
+    await this.#subscribe(state)
   }
 
   async #declare(channel: Channel): Promise<void> {
     const def = this.#def
     await channel.assertQueue(def.queue, { durable: true, arguments: def.queueArguments })
-    // Side queues take the main queue's type: a classic one lives on one node, and while that node is
-    // down a quorum queue's consumer could not re-declare it on the survivors (404 home node down).
-    const type = def.queueArguments['x-queue-type'] === 'quorum' ? { 'x-queue-type': 'quorum' } : {}
-    for (const ms of new Set(def.delays)) {
-      // Expired messages dead-letter back to the main queue through the default exchange.
-      await channel.assertQueue(delayQueueName(def.queue, ms), {
-        durable: true,
-        arguments: {
-          ...type,
-          'x-message-ttl': ms,
-          'x-dead-letter-exchange': '',
-          'x-dead-letter-routing-key': def.queue,
-        },
-      })
-    }
-    if (def.deadLetterQueue) await channel.assertQueue(def.deadLetterQueue, { durable: true, arguments: type })
+    for (const name of def.sideQueues.keys()) await this.#declareSide(channel, name)
     for (const binding of def.bindings) {
       if (binding.exchangeType) await channel.assertExchange(binding.exchange, binding.exchangeType, { durable: true })
       await channel.bindQueue(def.queue, binding.exchange, binding.routingKey, binding.arguments)
     }
+  }
+
+  #declareSide(channel: Channel, name: string): Promise<unknown> {
+    return channel.assertQueue(name, { durable: true, arguments: this.#def.sideQueues.get(name) })
+  }
+
+  /**
+   * A republish to this side queue came back unroutable: it was deleted while the app runs. Declared again on the
+   * consumer's channel, as setup does; false when there is no channel now or the broker refused (logged).
+   */
+  #redeclare(queue: string): Promise<boolean> {
+    let declaring = this.#redeclaring.get(queue)
+    if (declaring) return declaring
+    declaring = (async () => {
+      const state = this.#current
+      if (!state?.open) return false
+      try {
+        await this.#declareSide(state.channel, queue)
+        this.#log.warn({ sideQueue: queue }, 'amqp consumer: side queue declared again (it was deleted)')
+        return true
+      } catch (err) {
+        this.#log.error(
+          { sideQueue: queue, err: describeError(err) },
+          'amqp consumer: could not declare the side queue again'
+        )
+        return false
+      } finally {
+        this.#redeclaring.delete(queue)
+      }
+    })()
+    this.#redeclaring.set(queue, declaring)
+    return declaring
   }
 
   async #subscribe(state: ChannelState): Promise<void> {
@@ -178,8 +232,8 @@ export class Consumer {
     )
     tag = consumerTag
     state.consumerTag = consumerTag
-    // close() began while we subscribed: take it back at once.
-    if (this.#stopping) await this.#cancelOn(state)
+    // close() or suspend() began while we subscribed: take it back at once.
+    if (this.#stopping || this.#suspended !== null) await this.#cancelOn(state)
   }
 
   async #cancelOn(state: ChannelState): Promise<void> {
@@ -190,14 +244,14 @@ export class Consumer {
       await state.channel.cancel(tag)
     } catch (err) {
       // A closed channel has no consumer left to cancel.
-      this.#log.debug({ err: errorText(err) }, 'amqp consumer cancel failed')
+      this.#log.debug({ err: describeError(err) }, 'amqp consumer cancel failed')
     }
   }
 
   #onDelivery(state: ChannelState, raw: ConsumeMessage): void {
     const delivery = new Delivery(state, raw)
     // Sent before our basic.cancel reached the broker: back to the queue, unstarted.
-    if (this.#stopping) {
+    if (this.#stopping || this.#suspended !== null) {
       delivery.requeue()
       return
     }
@@ -217,10 +271,11 @@ export class Consumer {
     for (const delivery of state.inFlight) {
       if (delivery.raw.fields.consumerTag !== tag) continue
       delivery.giveUp(reason)
+      this.#redeliveries.lost(delivery.raw.properties.messageId)
       running += 1
     }
     this.#pending = this.#pending.filter((delivery) => delivery.raw.fields.consumerTag !== tag)
-    if (this.#stopping || !state.open) return
+    if (this.#stopping || this.#suspended !== null || !state.open) return
     this.#log.warn(
       { running },
       'amqp consumer cancelled by the broker (consumer timeout, queue deleted, or node down): re-declaring and re-subscribing'
@@ -229,19 +284,21 @@ export class Consumer {
   }
 
   // On the same channel, so the acks of handlers still running from other subscriptions stay valid.
-  async #resubscribe(state: ChannelState, cancelled: string): Promise<void> {
+  // `cancelled`: the tag the broker cancelled, or null when resuming after suspend().
+  async #resubscribe(state: ChannelState, cancelled: string | null): Promise<void> {
+    const why = cancelled === null ? 'on resume' : 'after a broker cancel'
     try {
       // 4.3 keeps a timed-out consumer registered and later sends it a second basic.cancel (when the queue is
       // deleted), which amqplib cannot route ("Unknown consumer") and answers by closing the connection.
-      await state.channel.cancel(cancelled)
+      if (cancelled !== null) await state.channel.cancel(cancelled)
       await this.#declare(state.channel)
-      if (this.#stopping || !state.open) return
+      if (this.#stopping || this.#suspended !== null || !state.open || state.consumerTag) return
       await this.#subscribe(state)
-      this.#log.info('amqp consumer re-subscribed after a broker cancel')
+      this.#log.info(`amqp consumer re-subscribed ${why}`)
     } catch (err) {
       this.#log.error(
-        { err: errorText(err) },
-        `amqp consumer for queue "${this.#def.queue}" could not re-subscribe after a broker cancel; re-creating its channel`
+        { err: describeError(err) },
+        `amqp consumer for queue "${this.#def.queue}" could not re-subscribe ${why}; re-creating its channel`
       )
       // The managed channel re-creates it with backoff and runs setup again.
       await state.channel.close().catch(() => {})
@@ -254,7 +311,10 @@ export class Consumer {
     if (this.#current === state) this.#current = null
     if (state.inFlight.size > 0) {
       const reason = new ConsumerChannelLostError('channel closed')
-      for (const delivery of state.inFlight) delivery.giveUp(reason)
+      for (const delivery of state.inFlight) {
+        delivery.giveUp(reason)
+        this.#redeliveries.lost(delivery.raw.properties.messageId)
+      }
       this.#log.warn(
         { inFlight: state.inFlight.size },
         'amqp consumer channel lost with handlers running: their acks are void, the broker redelivers'
@@ -270,16 +330,26 @@ export class Consumer {
     try {
       await this.#process(delivery)
     } catch (err) {
-      // #process handles its own failures; reaching here is a bug, but must not crash the app.
-      this.#log.error({ err: errorText(err) }, 'amqp consumer: unexpected error while settling a message')
+      // #process handles its own failures; reaching here is a bug (or a publisher that throws), but the delivery
+      // must still be settled, and the app must not crash.
+      await this.#failures.settleAfterBug(delivery, err, attemptOf(delivery.raw)).catch(() => {})
     } finally {
       this.#running.delete(delivery)
       delivery.state.inFlight.delete(delivery)
+      if (delivery.settled) this.#redeliveries.settled(delivery.raw.properties.messageId)
       this.#next()
     }
   }
 
+  #requeuePending(): void {
+    const pending = this.#pending
+    this.#pending = []
+    for (const delivery of pending) delivery.requeue()
+  }
+
   #next(): void {
+    // Stopping or suspended: what waits goes back to the queue, unstarted.
+    if (this.#stopping || this.#suspended !== null) this.#requeuePending()
     while (this.#running.size < this.#def.concurrency && this.#pending.length > 0) {
       const delivery = this.#pending.shift() as Delivery
       if (!delivery.state.open) continue
@@ -294,6 +364,16 @@ export class Consumer {
 
   async #process(delivery: Delivery): Promise<void> {
     const attempt = attemptOf(delivery.raw)
+    const previous = this.#lostBefore(delivery)
+    if (previous > 0 && previous >= this.#def.maxDeliveries) {
+      const error = `delivered ${previous} times before without its handler finishing (maxDeliveries ${this.#def.maxDeliveries})`
+      this.#log.error(
+        { messageId: delivery.raw.properties.messageId, deliveries: previous, maxDeliveries: this.#def.maxDeliveries },
+        'amqp consumer: redelivery limit reached, dead-lettering it unrun'
+      )
+      await this.#failures.deadLetter(delivery, 'redelivery-limit', error, attempt)
+      return
+    }
     const decoded = this.#decoder.decode(delivery.raw)
     if (!decoded.ok) {
       this.#log.warn(
@@ -320,5 +400,19 @@ export class Consumer {
       return
     }
     if (!delivery.ack()) message.log.debug('amqp consumer: ack dropped, the channel is gone; the broker redelivers')
+  }
+
+  /**
+   * Deliveries of this message before this one whose handler never finished, or 0 when there is no limit or it
+   * is no redelivery. A quorum queue counts returns itself (x-delivery-count, which counts deliveries returned
+   * unstarted too); a classic queue counts nothing, so this consumer's own count of losses stands in for it.
+   */
+  #lostBefore(delivery: Delivery): number {
+    const { fields, properties } = delivery.raw
+    if (this.#def.maxDeliveries === 0 || !fields.redelivered) return 0
+    const own = this.#redeliveries.count(properties.messageId)
+    if (this.#def.queueArguments['x-queue-type'] !== 'quorum') return own
+    const counted = header(headersOf(properties), 'x-delivery-count')
+    return typeof counted === 'number' && Number.isInteger(counted) && counted > own ? counted : own
   }
 }

@@ -10,6 +10,8 @@ export function withHandlerTimeout(run: () => unknown, ms: number, timedOut: () 
   let timer: NodeJS.Timeout | undefined
   const limit = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(timedOut()), ms)
+    // A handler abandoned at close and never ending must not hold the process open until its limit.
+    timer.unref()
   })
   return Promise.race([running, limit]).finally(() => clearTimeout(timer))
 }

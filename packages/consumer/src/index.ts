@@ -9,7 +9,8 @@ import {
   ConsumerDuplicateQueueError,
   ConsumerInvalidOptionError,
 } from './errors.js'
-import { brokerDropWarning, resolveConsumer, resolvePluginOptions } from './options.js'
+import { brokerDropWarning, drainBudget, resolveConsumer, resolvePluginOptions } from './options.js'
+import { PublishingGate } from './publishing.js'
 import { ConsumerRegistry } from './registry.js'
 import type {
   ConsumeFunction,
@@ -39,6 +40,10 @@ async function consumerPlugin(app: FastifyInstance, options: ConsumerPluginOptio
   const log = app.log.child({ plugin: '@fastify-amqp/consumer' })
   const registry = new ConsumerRegistry()
   const consumers: Consumer[] = []
+  // Avvio bounds the preClose hook by pluginTimeout: past it, close() would reject and leave the connections open.
+  const { drainMs, warning } = drainBudget(resolved, app.initialConfig.pluginTimeout ?? 0)
+  if (warning) log.warn({ drainTimeout: resolved.drainTimeout, drainMs }, warning)
+  const gate = new PublishingGate(consumers, app.amqp.connection('publish'), log)
   let started = false
   let publisher: PublisherLike | null = null
   let ownPublisher: Publisher | null = null
@@ -56,6 +61,7 @@ async function consumerPlugin(app: FastifyInstance, options: ConsumerPluginOptio
     const consumer = new Consumer(def, declared.handler, declared.schema, this, {
       amqp: app.amqp,
       publisher: getPublisher,
+      publishingGone: (why) => gate.gone(why),
     })
     consumers.push(consumer)
     registry.add(consumer.info)
@@ -70,12 +76,14 @@ async function consumerPlugin(app: FastifyInstance, options: ConsumerPluginOptio
       ownPublisher = new Publisher(app.amqp, resolved.publisher, log.child({ role: 'consumer-publisher' }))
       publisher = ownPublisher
     }
+    if (consumers.length > 0) gate.watch()
     await Promise.all(consumers.map((consumer) => consumer.start()))
     if (consumers.length > 0) log.info({ queues: consumers.map((c) => c.info.queue) }, 'amqp consumers started')
   })
   // preClose runs before every onClose hook, so the publishers that retries and handlers use are still open.
   app.addHook('preClose', async () => {
-    await drain(consumers, resolved.drainTimeout, log)
+    gate.close()
+    await drain(consumers, drainMs, log)
   })
   app.addHook('onClose', async () => {
     // Closing the channels hands back whatever is still unacked (abandoned handlers).
@@ -100,25 +108,39 @@ function normalize(args: unknown[]): ConsumeOptions {
   return { ...settings, queue, handler }
 }
 
-/** Cancel every consumer, wait for running handlers up to drainTimeout, then give up on the rest. */
-async function drain(consumers: Consumer[], drainTimeout: number, log: FastifyBaseLogger): Promise<void> {
+/**
+ * Cancel every consumer and wait for running handlers, the two together bounded by `ms` (drainTimeout, fitted
+ * within Fastify's pluginTimeout): a basic.cancel on a dead socket would otherwise wait for the heartbeat. Then
+ * give up on what is unfinished; closing the channels hands it back to the broker, which redelivers it.
+ */
+async function drain(consumers: Consumer[], ms: number, log: FastifyBaseLogger): Promise<void> {
   if (consumers.length === 0) return
-  await Promise.all(consumers.map((consumer) => consumer.cancel()))
-  const inFlight = consumers.reduce((sum, consumer) => sum + consumer.inFlight, 0)
-  if (inFlight === 0) return
-  log.info({ inFlight, drainTimeout }, 'amqp consumers cancelled; waiting for running handlers')
   let timer: NodeJS.Timeout | undefined
-  const timedOut = await Promise.race([
-    Promise.all(consumers.map((consumer) => consumer.idle())).then(() => false),
-    new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(true), drainTimeout)
-    }),
-  ])
-  clearTimeout(timer)
-  if (!timedOut) return
-  const reason = new ConsumerDrainTimeoutError(drainTimeout)
+  const deadline = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms)
+  })
+  try {
+    const cancelled = await Promise.race([
+      Promise.all(consumers.map((consumer) => consumer.cancel())).then(() => true),
+      deadline,
+    ])
+    if (!cancelled) log.warn({ drainTimeout: ms }, 'amqp consumers: basic.cancel not answered within drainTimeout')
+    const inFlight = consumers.reduce((sum, consumer) => sum + consumer.inFlight, 0)
+    if (inFlight === 0) return
+    if (cancelled) log.info({ inFlight, drainTimeout: ms }, 'amqp consumers cancelled; waiting for running handlers')
+    const idle = cancelled
+      ? await Promise.race([Promise.all(consumers.map((consumer) => consumer.idle())).then(() => true), deadline])
+      : false
+    if (idle) return
+  } finally {
+    clearTimeout(timer)
+  }
+  const reason = new ConsumerDrainTimeoutError(ms)
   const abandoned = consumers.reduce((sum, consumer) => sum + consumer.abandon(reason), 0)
-  log.warn({ abandoned, drainTimeout }, 'amqp consumers: drain timed out; unfinished messages are left to the broker')
+  log.warn(
+    { abandoned, drainTimeout: ms },
+    'amqp consumers: drain timed out; unfinished messages are left to the broker'
+  )
 }
 
 export const consumer = fp(consumerPlugin, {

@@ -14,6 +14,9 @@ export interface ResolvedPluginOptions {
   concurrency: number | undefined
   handlerTimeout: number
   drainTimeout: number
+  /** drainTimeout was given (not the default): a warning when it does not fit in Fastify's pluginTimeout. */
+  drainTimeoutSet: boolean
+  maxDeliveries: number
   maxBodyBytes: number
   deadLetter: boolean
   retry: ResolvedRetry
@@ -35,17 +38,25 @@ export interface ResolvedConsumer {
   concurrency: number
   /** ms a handler may run before it counts as failed; 0 = no limit. */
   handlerTimeout: number
+  /** Deliveries whose handler never finished before the message is dead-lettered unrun; 0 = no limit. */
+  maxDeliveries: number
   retry: ResolvedRetry
   /** Delay before try n+1, for n = 1 .. attempts-1. */
   delays: number[]
   deadLetter: boolean
   deadLetterQueue: string | null
+  /** The delay queues and the DLQ with their arguments: what setup declares, and re-declares when one is gone. */
+  sideQueues: ReadonlyMap<string, Record<string, unknown>>
   maxBodyBytes: number
 }
 
 // Under the broker's consumer_timeout (30 min), so on a quorum queue ours fires first and the message is
 // retried under its attempt count: 4.3's cancel requeues it uncounted, and one that always hangs would loop.
 const DEFAULT_HANDLER_TIMEOUT = 25 * 60_000
+const DEFAULT_DRAIN_TIMEOUT = 10_000
+// Enough to dead-letter a crash loop soon, few enough that a message caught in several channel losses in a row
+// (a flapping network) is not taken for one; under a quorum queue's default delivery limit on 4.x (20).
+const DEFAULT_MAX_DELIVERIES = 10
 // setTimeout's limit: longer delays fire at once.
 const MAX_TIMER = 2_147_483_647
 const DEFAULT_RETRY: ResolvedRetry = { attempts: 5, delay: { initial: 1_000, factor: 2, max: 60_000 } }
@@ -108,7 +119,9 @@ export function resolvePluginOptions(options: ConsumerPluginOptions = {}): Resol
     prefetch,
     concurrency,
     handlerTimeout: integer('handlerTimeout', options.handlerTimeout, DEFAULT_HANDLER_TIMEOUT, 0, MAX_TIMER),
-    drainTimeout: integer('drainTimeout', options.drainTimeout, 10_000, 0),
+    drainTimeout: integer('drainTimeout', options.drainTimeout, DEFAULT_DRAIN_TIMEOUT, 0),
+    drainTimeoutSet: options.drainTimeout !== undefined,
+    maxDeliveries: integer('maxDeliveries', options.maxDeliveries, DEFAULT_MAX_DELIVERIES, 0),
     maxBodyBytes: integer('maxBodyBytes', options.maxBodyBytes, 1024 * 1024, 0),
     deadLetter: boolean('deadLetter', options.deadLetter, true),
     retry: resolveRetry('retry', options.retry, DEFAULT_RETRY),
@@ -219,12 +232,64 @@ export function resolveConsumer(options: ConsumeOptions, plugin: ResolvedPluginO
     prefetch,
     concurrency,
     handlerTimeout: integer('handlerTimeout', options.handlerTimeout, plugin.handlerTimeout, 0, MAX_TIMER),
+    maxDeliveries: integer('maxDeliveries', options.maxDeliveries, plugin.maxDeliveries, 0),
     retry,
     delays,
     deadLetter,
     deadLetterQueue: deadLetter ? deadLetterQueueName(queue) : null,
+    sideQueues: sideQueues(queue, queueArguments, delays, deadLetter),
     maxBodyBytes: plugin.maxBodyBytes,
   }
+}
+
+/**
+ * Every side queue of a consumer and the x-arguments it is declared with, delay queues first: the one place that
+ * knows them. Side queues take the main queue's type: a classic one lives on one node, and while that node is
+ * down a quorum queue's consumer could not re-declare it on the survivors (404 home node down).
+ */
+function sideQueues(
+  queue: string,
+  queueArguments: Record<string, unknown>,
+  delays: number[],
+  deadLetter: boolean
+): ReadonlyMap<string, Record<string, unknown>> {
+  const type = queueArguments['x-queue-type'] === 'quorum' ? { 'x-queue-type': 'quorum' } : {}
+  const queues = new Map<string, Record<string, unknown>>()
+  for (const ms of delays) {
+    // Expired messages dead-letter back to the main queue through the default exchange.
+    queues.set(delayQueueName(queue, ms), {
+      ...type,
+      'x-message-ttl': ms,
+      'x-dead-letter-exchange': '',
+      'x-dead-letter-routing-key': queue,
+    })
+  }
+  if (deadLetter) queues.set(deadLetterQueueName(queue), { ...type })
+  return queues
+}
+
+// Avvio bounds each preClose hook by pluginTimeout; the drain stops this much before it.
+function closeMargin(pluginTimeout: number): number {
+  return Math.min(1_000, Math.ceil(pluginTimeout / 10))
+}
+
+/**
+ * How long app.close() waits for the drain (cancel included), within Fastify's pluginTimeout (0: none), which
+ * bounds the preClose hook the drain runs in: past it close() would reject with Fastify's timeout and never close
+ * the connections. A drainTimeout left at its default shrinks to fit; a configured one that does not fit yields
+ * to pluginTimeout, with a warning to log once.
+ */
+export function drainBudget(
+  plugin: Pick<ResolvedPluginOptions, 'drainTimeout' | 'drainTimeoutSet'>,
+  pluginTimeout: number
+): { drainMs: number; warning: string | null } {
+  if (!(pluginTimeout > 0)) return { drainMs: plugin.drainTimeout, warning: null }
+  const fits = pluginTimeout - closeMargin(pluginTimeout)
+  if (plugin.drainTimeout <= fits) return { drainMs: plugin.drainTimeout, warning: null }
+  const warning = plugin.drainTimeoutSet
+    ? `amqp consumer drainTimeout (${plugin.drainTimeout} ms) does not fit in Fastify's pluginTimeout (${pluginTimeout} ms), which bounds the close hook the drain runs in: pluginTimeout wins, the drain ends after ${fits} ms (raise pluginTimeout to give handlers longer)`
+    : null
+  return { drainMs: fits, warning }
 }
 
 export function deadLetterQueueName(queue: string): string {

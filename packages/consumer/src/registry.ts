@@ -44,7 +44,7 @@ export class ConsumerRegistry {
 export function describeConsumer(
   def: ResolvedConsumer,
   schema: ConsumeSchema | undefined,
-  consumer: { readonly active: boolean; readonly inFlight: number }
+  consumer: { readonly active: boolean; readonly inFlight: number; readonly suspended: string | null }
 ): ConsumerInfo {
   return Object.freeze({
     queue: def.queue,
@@ -53,6 +53,7 @@ export function describeConsumer(
     prefetch: def.prefetch,
     concurrency: def.concurrency,
     handlerTimeout: def.handlerTimeout,
+    maxDeliveries: def.maxDeliveries,
     retry: Object.freeze({ attempts: def.retry.attempts, delays: Object.freeze([...def.delays]) }),
     deadLetter: def.deadLetter,
     deadLetterQueue: def.deadLetterQueue,
@@ -63,6 +64,9 @@ export function describeConsumer(
     },
     get inFlight() {
       return consumer.inFlight
+    },
+    get suspended() {
+      return consumer.suspended
     },
   })
 }

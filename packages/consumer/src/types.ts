@@ -103,6 +103,11 @@ export interface ConsumerSettings<S extends ConsumeSchema = ConsumeSchema> {
    * the message is retried or dead-lettered as a failure. 0 = no limit. Default: the plugin's (25 minutes).
    */
   handlerTimeout?: number
+  /**
+   * A message delivered this many times without its handler finishing (its process or channel died under it) is
+   * dead-lettered (`redelivery-limit`) before the handler runs again. 0 = no limit. Default: the plugin's (10).
+   */
+  maxDeliveries?: number
   /** Merged over the plugin's retry options; false = no retries. */
   retry?: RetryOptions | false
   /** Failed and poison messages go to `<queue>.dlq`. Default: the plugin's (true). */
@@ -133,6 +138,7 @@ export interface ConsumerInfo {
   readonly prefetch: number
   readonly concurrency: number
   readonly handlerTimeout: number
+  readonly maxDeliveries: number
   readonly retry: { readonly attempts: number; readonly delays: readonly number[] }
   readonly deadLetter: boolean
   readonly deadLetterQueue: string | null
@@ -140,6 +146,8 @@ export interface ConsumerInfo {
   readonly hasBodySchema: boolean
   /** True while subscribed on an open channel. */
   readonly active: boolean
+  /** Why the consumer is stopped while the app runs (publishing has stopped for good), or null. */
+  readonly suspended: string | null
   /** Handlers running now. */
   readonly inFlight: number
 }
@@ -151,8 +159,13 @@ export interface ConsumerPluginOptions {
   concurrency?: number
   /** Default handlerTimeout of every consumer, ms; 0 = no limit. Default 1 500 000 (25 minutes). */
   handlerTimeout?: number
-  /** How long app.close() waits for running handlers, ms. Default 10 000. */
+  /**
+   * How long app.close() waits for the consumers' cancel and running handlers, ms. Default 10 000, or less to fit
+   * within Fastify's pluginTimeout (9 000 at its default of 10 000); a larger value yields to pluginTimeout.
+   */
   drainTimeout?: number
+  /** Default maxDeliveries of every consumer; 0 = no limit. Default 10. */
+  maxDeliveries?: number
   /** Larger bodies are dead-lettered unread ('too-large'). Default 1 MiB. */
   maxBodyBytes?: number
   /** Default for every consumer. Default true. */

@@ -3,6 +3,7 @@ import {
   brokerDropWarning,
   consumerQueueArguments,
   delayQueueName,
+  drainBudget,
   resolveConsumer,
   resolvePluginOptions,
   retryDelay,
@@ -22,6 +23,8 @@ t.test('plugin defaults', async (t) => {
     concurrency: undefined,
     handlerTimeout: 25 * 60_000,
     drainTimeout: 10_000,
+    drainTimeoutSet: false,
+    maxDeliveries: 10,
     maxBodyBytes: 1024 * 1024,
     deadLetter: true,
     retry: { attempts: 5, delay: { initial: 1_000, factor: 2, max: 60_000 } },
@@ -113,6 +116,45 @@ t.test('deadLetter: false has no DLQ', async (t) => {
   t.equal(resolveConsumer({ queue: 'q', handler }, resolvePluginOptions({ deadLetter: false })).deadLetterQueue, null)
 })
 
+t.test('maxDeliveries: the plugin default (10), overridden per consumer; 0 = no limit', async (t) => {
+  t.equal(declare({}).maxDeliveries, 10)
+  t.equal(declare({ maxDeliveries: 3 }).maxDeliveries, 3)
+  t.equal(declare({ maxDeliveries: 0 }).maxDeliveries, 0)
+  t.equal(resolveConsumer({ queue: 'q', handler }, resolvePluginOptions({ maxDeliveries: 4 })).maxDeliveries, 4)
+})
+
+t.test("side queues: one place with each one's arguments, of the main queue's type", async (t) => {
+  const classic = declare({ retry: { attempts: 3, delay: 200 } })
+  t.same(
+    [...classic.sideQueues],
+    [
+      ['q.retry.200', { 'x-message-ttl': 200, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': 'q' }],
+      ['q.dlq', {}],
+    ],
+    'a fixed delay: one delay queue'
+  )
+  const quorum = declare({ queueOptions: { type: 'quorum' }, retry: { attempts: 2, delay: 100 } })
+  t.same(quorum.sideQueues.get('q.retry.100')?.['x-queue-type'], 'quorum')
+  t.same(quorum.sideQueues.get('q.dlq'), { 'x-queue-type': 'quorum' })
+  t.same([...declare({ deadLetter: false, retry: false }).sideQueues], [], 'no retries, no DLQ: none')
+})
+
+t.test("drainBudget: the drain fits within Fastify's pluginTimeout", async (t) => {
+  const fit = (options: { drainTimeout?: number }, pluginTimeout: number) =>
+    drainBudget(resolvePluginOptions(options), pluginTimeout)
+  t.same(fit({}, 10_000), { drainMs: 9_000, warning: null }, 'the default shrinks to fit, silently')
+  t.same(fit({ drainTimeout: 5_000 }, 10_000), { drainMs: 5_000, warning: null }, 'a configured one that fits')
+  const over = fit({ drainTimeout: 10_000 }, 10_000)
+  t.equal(over.drainMs, 9_000, 'pluginTimeout wins')
+  t.match(
+    over.warning,
+    /drainTimeout \(10000 ms\) does not fit in Fastify's pluginTimeout \(10000 ms\).*pluginTimeout wins/
+  )
+  t.same(fit({ drainTimeout: 60_000 }, 0), { drainMs: 60_000, warning: null }, 'pluginTimeout 0: no Fastify limit')
+  t.equal(fit({}, 1_000).drainMs, 900, 'a short pluginTimeout keeps a tenth as margin')
+  t.equal(fit({}, 30_000).drainMs, 10_000, 'a long one: the default drainTimeout')
+})
+
 t.test('bindings get a default routing key', async (t) => {
   t.same(declare({ bindings: [{ exchange: 'x' }] }).bindings, [{ exchange: 'x', routingKey: '' }])
 })
@@ -136,6 +178,9 @@ t.test('invalid options fail with a coded error naming the field', async (t) => 
     ['handlerTimeout', () => resolvePluginOptions({ handlerTimeout: -1 })],
     ['handlerTimeout', () => declare({ handlerTimeout: 1.5 })],
     ['handlerTimeout', () => declare({ handlerTimeout: 2 ** 31 })],
+    ['maxDeliveries', () => resolvePluginOptions({ maxDeliveries: -1 })],
+    ['maxDeliveries', () => declare({ maxDeliveries: 2.5 })],
+    ['maxDeliveries', () => declare({ maxDeliveries: '3' as never })],
   ]
   for (const [field, fn] of cases) {
     t.throws(
