@@ -68,6 +68,14 @@ describe('app.consume', () => {
     expect<ConsumerInfo['handlerTimeout']>().type.toBe<number>()
   })
 
+  test('maxDeliveries is a count, per consumer and for the plugin; suspended says why a consumer is stopped', () => {
+    expect(app.consume).type.toBeCallableWith('a', { maxDeliveries: 5 }, async () => {})
+    expect(app.consume).type.not.toBeCallableWith('a', { maxDeliveries: '5' }, async () => {})
+    expect(app.register).type.toBeCallableWith(consumer, { maxDeliveries: 0 })
+    expect<ConsumerInfo['maxDeliveries']>().type.toBe<number>()
+    expect<ConsumerInfo['suspended']>().type.toBe<string | null>()
+  })
+
   test('invalid options do not compile', () => {
     expect(app.consume).type.not.toBeCallableWith({ queue: 'q' })
     expect(app.consume).type.not.toBeCallableWith({ queue: 1, handler: async () => {} })
