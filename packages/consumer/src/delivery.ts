@@ -218,7 +218,7 @@ export function attemptOf(raw: ConsumeMessage): number {
 
 /**
  * The check behind a believed count, kept small so it can follow the delay hop when that changes. A retry
- * copy waits in `<queue>.retry.<ms>` and, when its TTL runs out, the broker dead-letters it to `<queue>`
+ * copy waits in `<queue>.delay.<ms>` and, when its TTL runs out, the broker dead-letters it to `<queue>`
  * through the default exchange, writing the hop as the newest `x-death` entry (reason `expired`, the delay
  * queue's name): true for that, on 4.x and 3.10 alike. The copy itself never carries an earlier x-death
  * (republish drops it), so the entry is the broker's. Neither broker strips an x-death that a client

@@ -244,8 +244,14 @@ export function resolveConsumer(options: ConsumeOptions, plugin: ResolvedPluginO
 
 /**
  * Every side queue of a consumer and the x-arguments it is declared with, delay queues first: the one place that
- * knows them. Side queues take the main queue's type: a classic one lives on one node, and while that node is
- * down a quorum queue's consumer could not re-declare it on the survivors (404 home node down).
+ * knows them. The DLQ takes the main queue's type: a classic one lives on one node, and while that node is down a
+ * quorum queue's consumer could not re-declare it on the survivors (404 home node down).
+ *
+ * Delay queues are quorum queues whatever the main queue's type, because only a quorum queue dead-letters at least
+ * once (`x-dead-letter-strategy: at-least-once`, which needs `x-overflow: reject-publish`): the expired copy moves
+ * back to the main queue with the broker's own publisher confirms, and one whose main queue is missing, leaderless
+ * or full is kept and tried again (every `dead_letter_worker_publisher_confirm_timeout`, 180 s by default) rather
+ * than dropped, as a classic queue's dead-lettering (at most once) would.
  */
 function sideQueues(
   queue: string,
@@ -258,10 +264,12 @@ function sideQueues(
   for (const ms of delays) {
     // Expired messages dead-letter back to the main queue through the default exchange.
     queues.set(delayQueueName(queue, ms), {
-      ...type,
+      'x-queue-type': 'quorum',
       'x-message-ttl': ms,
       'x-dead-letter-exchange': '',
       'x-dead-letter-routing-key': queue,
+      'x-dead-letter-strategy': 'at-least-once',
+      'x-overflow': 'reject-publish',
     })
   }
   if (deadLetter) queues.set(deadLetterQueueName(queue), { ...type })
@@ -297,5 +305,7 @@ export function deadLetterQueueName(queue: string): string {
 }
 
 export function delayQueueName(queue: string, ms: number): string {
-  return `${queue}.retry.${ms}`
+  // Not `.retry.` (up to 0.x): those were classic, or quorum without the at-least-once strategy, and declaring a
+  // queue of the same name with other arguments fails (406). Old ones empty themselves into the main queue.
+  return `${queue}.delay.${ms}`
 }

@@ -67,12 +67,12 @@ t.test('a failed handler: the original is acked only after the retry publish is 
   })
   const channel = await open()
   // A retry copy back from its delay queue (the broker's x-death of the hop): its count is believed.
-  channel.deliver({ a: 1 }, { 'x-attempt': 2, 'x-death': [{ count: 1, reason: 'expired', queue: 'q.retry.200' }] })
+  channel.deliver({ a: 1 }, { 'x-attempt': 2, 'x-death': [{ count: 1, reason: 'expired', queue: 'q.delay.200' }] })
   await flush()
   t.equal(publisher.calls.length, 1)
   const call = publisher.calls[0]!
   t.equal(call.exchange, '')
-  t.equal(call.routingKey, 'q.retry.200')
+  t.equal(call.routingKey, 'q.delay.200')
   t.ok(Buffer.isBuffer(call.body), 'the original bytes are sent as they are')
   t.match(call.options, { messageId: 'm1', headers: { 'x-attempt': 3, 'x-last-error': 'boom' }, persistent: true })
   t.same(channel.acks, [], 'not acked while the publish is unconfirmed')

@@ -178,32 +178,32 @@ function delivery(headers: Record<string, unknown>, fields: Partial<ConsumeMessa
 const hop = (queue: string, reason = 'expired') => [{ count: 1, reason, queue, exchange: '', 'routing-keys': [queue] }]
 
 t.test('attemptOf believes x-attempt only on a copy back from one of its queue’s delay queues', async (t) => {
-  t.equal(attemptOf(delivery({ 'x-attempt': 3, 'x-death': hop('q.retry.100') })), 3, 'back from q.retry.100')
-  t.equal(attemptOf(delivery({ 'x-attempt': '2', 'x-death': hop('q.retry.0') })), 2, 'a numeric string, 0 ms delay')
+  t.equal(attemptOf(delivery({ 'x-attempt': 3, 'x-death': hop('q.delay.100') })), 3, 'back from q.delay.100')
+  t.equal(attemptOf(delivery({ 'x-attempt': '2', 'x-death': hop('q.delay.0') })), 2, 'a numeric string, 0 ms delay')
   t.equal(attemptOf(delivery({ 'x-attempt': 3 })), 1, 'no x-death')
-  t.equal(attemptOf(delivery({ 'x-attempt': 3, 'x-death': hop('q.retry.100', 'rejected') })), 1, 'not expired')
-  t.equal(attemptOf(delivery({ 'x-attempt': 3, 'x-death': hop('other.retry.100') })), 1, "another queue's delay queue")
+  t.equal(attemptOf(delivery({ 'x-attempt': 3, 'x-death': hop('q.delay.100', 'rejected') })), 1, 'not expired')
+  t.equal(attemptOf(delivery({ 'x-attempt': 3, 'x-death': hop('other.delay.100') })), 1, "another queue's delay queue")
   t.equal(attemptOf(delivery({ 'x-attempt': 3, 'x-death': hop('q.dlq') })), 1, 'not a delay queue')
-  t.equal(attemptOf(delivery({ 'x-attempt': 3, 'x-death': hop('q.retry.1e2') })), 1, 'not a name we give')
+  t.equal(attemptOf(delivery({ 'x-attempt': 3, 'x-death': hop('q.delay.1e2') })), 1, 'not a name we give')
   t.equal(attemptOf(delivery({ 'x-attempt': 3, 'x-death': hop('q') })), 1, 'the queue itself')
   t.equal(
-    attemptOf(delivery({ 'x-attempt': 3, 'x-death': [...hop('q'), ...hop('q.retry.100')] })),
+    attemptOf(delivery({ 'x-attempt': 3, 'x-death': [...hop('q'), ...hop('q.delay.100')] })),
     1,
     'only the newest entry counts'
   )
   t.equal(
-    attemptOf(delivery({ 'x-attempt': 3, 'x-death': hop('q.retry.100') }, { exchange: 'orders' })),
+    attemptOf(delivery({ 'x-attempt': 3, 'x-death': hop('q.delay.100') }, { exchange: 'orders' })),
     1,
     'not through the default exchange'
   )
-  t.equal(attemptOf(delivery({ 'x-attempt': 3, 'x-death': 'q.retry.100' })), 1, 'x-death not a list')
+  t.equal(attemptOf(delivery({ 'x-attempt': 3, 'x-death': 'q.delay.100' })), 1, 'x-death not a list')
   t.equal(attemptOf(delivery({ 'x-attempt': 3, 'x-death': [null] })), 1, 'x-death entry not a table')
-  const inherited = Object.create({ 'x-attempt': 3, 'x-death': hop('q.retry.100') }) as Record<string, unknown>
+  const inherited = Object.create({ 'x-attempt': 3, 'x-death': hop('q.delay.100') }) as Record<string, unknown>
   t.equal(attemptOf(delivery(inherited)), 1, 'inherited headers are not read')
-  const deathInherited = [Object.create({ reason: 'expired', queue: 'q.retry.100' })]
+  const deathInherited = [Object.create({ reason: 'expired', queue: 'q.delay.100' })]
   t.equal(attemptOf(delivery({ 'x-attempt': 3, 'x-death': deathInherited })), 1, 'nor inherited x-death fields')
   for (const bad of [0, -1, 1.5, 'two', null, true, Number.NaN])
-    t.equal(attemptOf(delivery({ 'x-attempt': bad, 'x-death': hop('q.retry.100') })), 1, `x-attempt ${String(bad)}`)
+    t.equal(attemptOf(delivery({ 'x-attempt': bad, 'x-death': hop('q.delay.100') })), 1, `x-attempt ${String(bad)}`)
 })
 
 t.test('headersOf: own entries only, nested tables too, rebuilt once per delivery', async (t) => {

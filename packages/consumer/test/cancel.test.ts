@@ -136,7 +136,7 @@ t.test('a consumer timeout (4.3, quorum): the hung handler aborts, the redeliver
   await until(() => capture.text().includes('re-subscribed after a broker cancel'), 10_000, 'the re-subscription')
   t.equal((await listSharedConsumers(queue)).length, 1, 'one consumer: the timed-out one is gone from the broker')
   await until(async () => (await queueCounts(queue)).unacked === 0, 10_000, 'the copy acked')
-  t.equal(await broker.count(`${queue}.retry.100`), 0, 'no retry copy of the taken-back delivery')
+  t.equal(await broker.count(`${queue}.delay.100`), 0, 'no retry copy of the taken-back delivery')
   t.equal(await broker.count(`${queue}.dlq`), 0)
   // With the timed-out consumer left on the broker, deleting the queue sent it a second cancel that amqplib
   // cannot route: the whole consume connection went down.
@@ -188,7 +188,7 @@ t.test(
     await until(() => capture.text().includes('re-subscribed after a broker cancel'), 10_000, 'the re-subscription')
     t.ok(capture.find((line) => String(line.msg).startsWith(CANCEL_LOG)))
     t.ok(capture.find((line) => String(line.msg).includes('handler failed after its delivery was given up')))
-    t.equal(await broker.count(`${queue}.retry.100`), 0, 'no retry copy')
+    t.equal(await broker.count(`${queue}.delay.100`), 0, 'no retry copy')
     t.equal(app.amqp.connection('consume').status, 'connected')
     t.equal(app.consumers[0]?.active, true)
   }

@@ -219,7 +219,7 @@ t.test('app.consumers and printConsumers() describe what was declared', async (t
     retry: { attempts: 3, delays: [100, 200] },
     deadLetter: true,
     deadLetterQueue: 'billing.order-placed.dlq',
-    delayQueues: ['billing.order-placed.retry.100', 'billing.order-placed.retry.200'],
+    delayQueues: ['billing.order-placed.delay.100', 'billing.order-placed.delay.200'],
     bindings: [{ exchange: 'orders', routingKey: 'order.placed' }],
     active: false,
     inFlight: 0,
@@ -387,7 +387,16 @@ t.test('a quorum queue gets quorum side queues, so retries and dead letters surv
   const model = await connect(SHARED_URL)
   t.teardown(() => model.close())
   for (const [name, args] of [
-    [`${queue}.retry.100`, { 'x-message-ttl': 100, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': queue }],
+    [
+      `${queue}.delay.100`,
+      {
+        'x-message-ttl': 100,
+        'x-dead-letter-exchange': '',
+        'x-dead-letter-routing-key': queue,
+        'x-dead-letter-strategy': 'at-least-once',
+        'x-overflow': 'reject-publish',
+      },
+    ],
     [`${queue}.dlq`, {}],
   ] as const) {
     const channel = await model.createChannel()

@@ -41,7 +41,7 @@ t.test(
       logger,
       publisher: true,
       declare: (app) => {
-        breakPublisher(app as never, (key) => key === `${queue}.retry.100`)
+        breakPublisher(app as never, (key) => key === `${queue}.delay.100`)
         app.consume(queue, { concurrency: 1, retry: { attempts: 3, delay: 100 } }, async (message) => {
           if (message.messageId === 'bad') throw new Error('handler failed')
           handled.push(String(message.messageId))

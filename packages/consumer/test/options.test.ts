@@ -55,7 +55,7 @@ t.test('retry: attempts counts every try; exponential with a cap; fixed; false',
   t.same(declare({ retry: false }).retry, { attempts: 1, delay: 0 })
   t.same(declare({ retry: { attempts: 2 } }).delays, [1_000], 'delay from the plugin default')
   t.equal(retryDelay({ attempts: 9, delay: { initial: 10, factor: 2, max: 50 } }, 4), 50)
-  t.equal(delayQueueName('orders', 400), 'orders.retry.400')
+  t.equal(delayQueueName('orders', 400), 'orders.delay.400')
 })
 
 t.test('queue options become x-arguments only when asked for', async (t) => {
@@ -123,18 +123,26 @@ t.test('maxDeliveries: the plugin default (10), overridden per consumer; 0 = no 
   t.equal(resolveConsumer({ queue: 'q', handler }, resolvePluginOptions({ maxDeliveries: 4 })).maxDeliveries, 4)
 })
 
-t.test("side queues: one place with each one's arguments, of the main queue's type", async (t) => {
+t.test("side queues: one place with each one's arguments; delay queues quorum, at least once", async (t) => {
+  const delayQueue = {
+    'x-queue-type': 'quorum',
+    'x-message-ttl': 200,
+    'x-dead-letter-exchange': '',
+    'x-dead-letter-routing-key': 'q',
+    'x-dead-letter-strategy': 'at-least-once',
+    'x-overflow': 'reject-publish',
+  }
   const classic = declare({ retry: { attempts: 3, delay: 200 } })
   t.same(
     [...classic.sideQueues],
     [
-      ['q.retry.200', { 'x-message-ttl': 200, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': 'q' }],
+      ['q.delay.200', delayQueue],
       ['q.dlq', {}],
     ],
-    'a fixed delay: one delay queue'
+    'a fixed delay: one delay queue, quorum though the main queue is classic; the DLQ of the main type'
   )
-  const quorum = declare({ queueOptions: { type: 'quorum' }, retry: { attempts: 2, delay: 100 } })
-  t.same(quorum.sideQueues.get('q.retry.100')?.['x-queue-type'], 'quorum')
+  const quorum = declare({ queueOptions: { type: 'quorum' }, retry: { attempts: 2, delay: 200 } })
+  t.same(quorum.sideQueues.get('q.delay.200'), delayQueue)
   t.same(quorum.sideQueues.get('q.dlq'), { 'x-queue-type': 'quorum' })
   t.same([...declare({ deadLetter: false, retry: false }).sideQueues], [], 'no retries, no DLQ: none')
 })

@@ -80,7 +80,7 @@ t.test('poison never loops, never crashes, never reaches the handler', async (t)
     { err: /\/id/ },
     'the schema error names the field'
   )
-  for (const ms of [100]) t.equal(await broker.count(`${queue}.retry.${ms}`), 0, 'poison is never retried')
+  for (const ms of [100]) t.equal(await broker.count(`${queue}.delay.${ms}`), 0, 'poison is never retried')
 })
 
 t.test('with deadLetter: false, poison is rejected without requeue (dropped), not looped', async (t) => {

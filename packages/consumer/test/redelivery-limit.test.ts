@@ -48,7 +48,7 @@ t.test('classic queue: a message whose handler kills its connection every time i
   t.equal(dead?.properties.messageId, 'crash')
   t.equal(dead?.properties.headers?.['x-death-reason'], 'redelivery-limit')
   t.match(dead?.properties.headers?.['x-error-message'], /delivered 3 times before without its handler finishing/)
-  t.equal(await settledCount(`${queue}.retry.100`), 0, 'never retried: crashes are no handler failures')
+  t.equal(await settledCount(`${queue}.delay.100`), 0, 'never retried: crashes are no handler failures')
   t.match(
     capture.find((line) => line.msg === 'amqp consumer: redelivery limit reached, dead-lettering it unrun'),
     {

@@ -3,12 +3,12 @@ import t from 'tap'
 import { deadLetterOptions, retryOptions } from '../src/republish.js'
 
 const brokerHeaders = {
-  'x-death': [{ count: 1, reason: 'expired', queue: 'q.retry.100' }],
+  'x-death': [{ count: 1, reason: 'expired', queue: 'q.delay.100' }],
   'x-first-death-reason': 'expired',
-  'x-first-death-queue': 'q.retry.100',
+  'x-first-death-queue': 'q.delay.100',
   'x-first-death-exchange': '',
   'x-last-death-reason': 'expired',
-  'x-last-death-queue': 'q.retry.100',
+  'x-last-death-queue': 'q.delay.100',
   'x-last-death-exchange': '',
   'x-delivery-count': 3,
   'x-acquired-count': 4,

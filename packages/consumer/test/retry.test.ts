@@ -40,7 +40,7 @@ t.test('a failing handler is retried with the configured delays, then dead-lette
     await app.close()
     await deleteConsumerQueues(SHARED_URL, queue, delays)
   })
-  t.same(app.consumers[0]?.delayQueues, [`${queue}.retry.200`, `${queue}.retry.400`])
+  t.same(app.consumers[0]?.delayQueues, [`${queue}.delay.200`, `${queue}.delay.400`])
   await broker.send(queue, { order: 7 }, { messageId: 'order-7', correlationId: 'req-7', headers: { tenant: 'acme' } })
   await until(async () => (await broker.count(`${queue}.dlq`)) === 1, 10_000, 'the dead letter')
 
@@ -74,7 +74,7 @@ t.test('a failing handler is retried with the configured delays, then dead-lette
     String((dead?.properties.headers as Record<string, unknown> | undefined)?.['x-failed-at'])
   )
   t.ok(Math.abs(Date.now() - failedAt) < 60_000, 'x-failed-at is an ISO time of now')
-  for (const ms of delays) t.equal(await broker.count(`${queue}.retry.${ms}`), 0, `delay queue ${ms} is empty`)
+  for (const ms of delays) t.equal(await broker.count(`${queue}.delay.${ms}`), 0, `delay queue ${ms} is empty`)
   await app.close()
   t.equal(await settledCount(queue), 0, 'the original was acked')
 })
@@ -143,7 +143,7 @@ t.test('the original is acked only after the retry publish is confirmed (shared 
   await broker.send(queue, { n: 1 })
   await held.promise
   t.same(await queueCounts(queue), { ready: 0, unacked: 1 }, 'unacked while the retry publish is unconfirmed')
-  t.equal(await broker.count(`${queue}.retry.50`), 0)
+  t.equal(await broker.count(`${queue}.delay.50`), 0)
   gate.resolve()
   await until(() => attempts.length === 2, 10_000, 'the retry')
   t.same(attempts, [1, 2])

@@ -16,7 +16,7 @@ t.test(
   async (t) => {
     const queue = uniqueName('side-deleted')
     const dlq = `${queue}.dlq`
-    const delay = `${queue}.retry.100`
+    const delay = `${queue}.delay.100`
     const broker = await openBroker(t)
     const handled: string[] = []
     const tries = new Map<string, number>()
