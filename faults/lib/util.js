@@ -43,7 +43,7 @@ export function allQueues(names, delays = []) {
   const queues = []
   for (const queue of [names.stage1, names.final]) {
     queues.push(queue, `${queue}.dlq`)
-    for (const ms of delays) queues.push(`${queue}.retry.${ms}`)
+    for (const ms of delays) queues.push(`${queue}.delay.${ms}`)
   }
   return queues
 }
