@@ -48,6 +48,10 @@ export class Consumer {
   #suspended: string | null = null
   #idleWaiters: (() => void)[] = []
   readonly #redeliveries = new Redeliveries()
+  /** basic.cancel calls in flight. */
+  #cancelling = 0
+  /** The handlerTimeout timers of running handlers. */
+  readonly #limits = new Set<NodeJS.Timeout>()
   /** Side queues being declared again, so failures at once declare each only once. */
   readonly #redeclaring = new Map<string, Promise<boolean>>()
 
@@ -113,12 +117,15 @@ export class Consumer {
     return Promise.race([done, slow]).finally(() => clearTimeout(timer))
   }
 
-  /** Stops deliveries for good (close): unstarted deliveries go back to the queue at once, then basic.cancel. */
+  /**
+   * Stops deliveries for good (close): nothing more is started; basic.cancel, then the unstarted deliveries go
+   * back to the queue (after the cancel, or the broker could hand them straight back to this consumer).
+   */
   async cancel(): Promise<void> {
     this.#stopping = true
-    this.#requeuePending()
     const state = this.#current
     if (state?.open && state.consumerTag) await this.#cancelOn(state)
+    this.#requeuePending()
   }
 
   /**
@@ -129,9 +136,9 @@ export class Consumer {
     if (this.#suspended !== null || this.#stopping) return
     this.#suspended = reason
     this.#log.error({ reason }, 'amqp consumer stopped (basic.cancel) until publishing is back')
-    this.#requeuePending()
     const state = this.#current
     if (state?.open && state.consumerTag) await this.#cancelOn(state)
+    if (this.#suspended !== null) this.#requeuePending()
   }
 
   /** Consumes again after suspend(): subscribes on the open channel, or setup does when the channel opens. */
@@ -158,6 +165,10 @@ export class Consumer {
 
   async close(): Promise<void> {
     this.#stopping = true
+    // Handlers abandoned by the drain may never end: their limits must not hold the process open (25 min).
+    for (const timer of this.#limits) timer.unref()
+    // Still waiting when the drain ran out before basic.cancel was answered.
+    this.#requeuePending()
     this.#current?.flushAcks()
     await this.#managed?.close()
   }
@@ -240,19 +251,27 @@ export class Consumer {
     const tag = state.consumerTag
     if (!tag) return
     state.consumerTag = null
+    this.#cancelling += 1
     try {
       await state.channel.cancel(tag)
     } catch (err) {
       // A closed channel has no consumer left to cancel.
       this.#log.debug({ err: describeError(err) }, 'amqp consumer cancel failed')
+    } finally {
+      this.#cancelling -= 1
     }
+    // What came meanwhile waits unstarted: back to the queue now that the broker sends no more, or started (resumed).
+    if (this.#stopping || this.#suspended !== null) this.#requeuePending()
+    else this.#next()
   }
 
   #onDelivery(state: ChannelState, raw: ConsumeMessage): void {
     const delivery = new Delivery(state, raw)
-    // Sent before our basic.cancel reached the broker: back to the queue, unstarted.
+    // Sent before our basic.cancel reached the broker: kept unstarted and handed back once the cancel is answered
+    // (earlier, the broker could send it straight back here); with no cancel in flight, at once.
     if (this.#stopping || this.#suspended !== null) {
-      delivery.requeue()
+      if (this.#cancelling > 0) this.#pending.push(delivery)
+      else delivery.requeue()
       return
     }
     if (this.#running.size < this.#def.concurrency) void this.#run(delivery)
@@ -348,9 +367,13 @@ export class Consumer {
   }
 
   #next(): void {
-    // Stopping or suspended: what waits goes back to the queue, unstarted.
-    if (this.#stopping || this.#suspended !== null) this.#requeuePending()
-    while (this.#running.size < this.#def.concurrency && this.#pending.length > 0) {
+    // Stopping or suspended: nothing more starts; what waits is handed back once basic.cancel is answered.
+    while (
+      !this.#stopping &&
+      this.#suspended === null &&
+      this.#running.size < this.#def.concurrency &&
+      this.#pending.length > 0
+    ) {
       const delivery = this.#pending.shift() as Delivery
       if (!delivery.state.open) continue
       void this.#run(delivery)
@@ -393,7 +416,8 @@ export class Consumer {
           const err = new ConsumerHandlerTimeoutError(limit)
           delivery.abort(err)
           return err
-        }
+        },
+        this.#limits
       )
     } catch (err) {
       await this.#failures.handlerFailed(delivery, message, err)
