@@ -351,7 +351,7 @@ export class Consumer {
     } catch (err) {
       // #process handles its own failures; reaching here is a bug (or a publisher that throws), but the delivery
       // must still be settled, and the app must not crash.
-      await this.#failures.settleAfterBug(delivery, err, attemptOf(delivery.raw)).catch(() => {})
+      await this.#failures.settleAfterBug(delivery, err).catch(() => {})
     } finally {
       this.#running.delete(delivery)
       delivery.state.inFlight.delete(delivery)

@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { DeathReason } from './decode.js'
-import type { Delivery } from './delivery.js'
+import { attemptOf, type Delivery } from './delivery.js'
 import { describeError } from './describe-error.js'
 import { ConsumerHandlerTimeoutError } from './errors.js'
 import type { Message } from './message.js'
@@ -99,8 +99,10 @@ export class Failures {
    * Dead-lettered (`consumer-error`), one try; if that fails too, rejected (basic.reject without requeue): the
    * queue's own dead-letter exchange takes it if it has one (every quorum queue here does), else the broker drops it.
    */
-  async settleAfterBug(delivery: Delivery, err: unknown, attempt: number): Promise<void> {
+  async settleAfterBug(delivery: Delivery, err: unknown): Promise<void> {
     const messageId = delivery.raw.properties.messageId
+    const tried = read(() => attemptOf(delivery.raw))
+    const attempt = typeof tried === 'number' ? tried : 1
     const error = describeError(err)
     if (!delivery.settleable) {
       this.#log.error(
