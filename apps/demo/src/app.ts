@@ -34,8 +34,9 @@ export interface BuildOptions {
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger ?? { level: config.logLevel },
-    // Room for the connect timeout, which has its own clearer error.
-    pluginTimeout: config.connectTimeout + 5_000,
+    // Room for the connect timeout, which has its own clearer error, and for the consumers' drain at close,
+    // which runs in a hook this also bounds (the consumer plugin shortens a drain that does not fit, and warns).
+    pluginTimeout: Math.max(config.connectTimeout, config.drainTimeout) + 5_000,
     // Our own 503 below carries Retry-After; Fastify's has none.
     return503OnClosing: false,
   }).withTypeProvider<TypeBoxTypeProvider>()
