@@ -13,10 +13,11 @@ function holdCancel(channel: FakeChannel): () => void {
   return () => answer()
 }
 
-t.test('once stopping, nothing waiting starts; it is handed back once basic.cancel is answered', async (t) => {
+/** One handler at a time, each held until the test calls its `finish`; `started` lists the bodies' n in order. */
+async function gatedConsumer() {
   const started: number[] = []
   const finish: Array<() => void> = []
-  const { open, consumer } = await fakeConsumer({
+  const fake = await fakeConsumer({
     concurrency: 1,
     retry: false,
     handlerTimeout: 0,
@@ -25,6 +26,11 @@ t.test('once stopping, nothing waiting starts; it is handed back once basic.canc
       await new Promise<void>((resolve) => finish.push(resolve))
     },
   })
+  return { ...fake, started, finish }
+}
+
+t.test('once stopping, nothing waiting starts; it is handed back once basic.cancel is answered', async (t) => {
+  const { started, finish, open, consumer } = await gatedConsumer()
   const channel = await open()
   const answer = holdCancel(channel)
   for (const n of [1, 2, 3]) channel.deliver({ n })
@@ -50,17 +56,7 @@ t.test('once stopping, nothing waiting starts; it is handed back once basic.canc
 })
 
 t.test('suspend: basic.cancel, unstarted handed back, nothing started; resume subscribes again', async (t) => {
-  const started: number[] = []
-  const finish: Array<() => void> = []
-  const { open, consumer } = await fakeConsumer({
-    concurrency: 1,
-    retry: false,
-    handlerTimeout: 0,
-    handler: async (message) => {
-      started.push((message.body as { n: number }).n)
-      await new Promise<void>((resolve) => finish.push(resolve))
-    },
-  })
+  const { started, finish, open, consumer } = await gatedConsumer()
   const channel = await open()
   for (const n of [1, 2]) channel.deliver({ n })
   await flush()
