@@ -1,5 +1,5 @@
 import { Publisher, type PublishOptions } from '@fastify-amqp/publisher'
-import { closeSharedConnectionsNamed, listSharedConsumers } from '@fastify-amqp/test-broker'
+import { closeSharedConnectionsNamed, listSharedConsumers, startRoleProxy } from '@fastify-amqp/test-broker'
 import t from 'tap'
 import {
   buildApp,
@@ -12,7 +12,6 @@ import {
   uniqueName,
   until,
 } from './fixtures/helpers.js'
-import { startRoleProxy } from './fixtures/role-proxy.js'
 
 const STOPPED =
   'amqp publishing has stopped for good: consumers stop until the publish connection is back, their unsettled messages go back to their queues'

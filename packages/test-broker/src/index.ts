@@ -4,6 +4,7 @@ export { describeBroker } from './describe.js'
 export { type FaultProxy, startFaultProxy } from './fault-proxy.js'
 export { type BrokerNode, type BrokerNodeOptions, startBroker } from './node.js'
 export { freePort } from './ports.js'
+export { type ConnectionRole, type RoleProxy, startRoleProxy } from './role-proxy.js'
 export {
   type BrokerRuntime,
   brokerRuntime,
