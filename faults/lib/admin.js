@@ -72,6 +72,16 @@ export async function openAdmin(url) {
         }
       })
     },
+    /** Deletes a queue; `ifEmpty` (classic queues): only with no ready message. Resolves false if the broker refused. */
+    deleteQueue(queue, { ifEmpty = false } = {}) {
+      return withChannel(async (ch) => {
+        await ch.deleteQueue(queue, { ifEmpty })
+        return true
+      }).catch(() => false)
+    },
+    unbind(queue, exchange, routingKey) {
+      return withChannel((ch) => ch.unbindQueue(queue, exchange, routingKey))
+    },
     async deleteAll(queues, exchanges = []) {
       for (const queue of queues) await withChannel((ch) => ch.deleteQueue(queue)).catch(() => {})
       for (const exchange of exchanges) await withChannel((ch) => ch.deleteExchange(exchange)).catch(() => {})

@@ -105,7 +105,7 @@ export function workFor(ms) {
   return (message) => sleep(ms, undefined, { signal: message.signal }).catch(() => {})
 }
 
-export async function listen(app) {
-  await app.listen({ host: '127.0.0.1', port: 0 })
+export async function listen(app, port = 0) {
+  await app.listen({ host: '127.0.0.1', port })
   return app.server.address().port
 }

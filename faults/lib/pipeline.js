@@ -38,7 +38,7 @@ export async function runPipeline(spec) {
   const result = { scenario: spec.name, title: spec.title, ok: false, extra: {}, problems: [] }
   try {
     if (spec.before) await spec.before(run)
-    run.app = await buildApp({
+    const appOptions = {
       url: spec.appUrl ?? spec.brokerUrl,
       names,
       connectionName,
@@ -47,8 +47,15 @@ export async function runPipeline(spec) {
       ...spec.app,
       // In this process unless the scenario runs it elsewhere (stage1: false).
       stage1: spec.app?.stage1 === false ? false : { ...stage1Defaults(tally), ...spec.app?.stage1 },
-    })
+    }
+    run.app = await buildApp(appOptions)
     run.port = await listen(run.app)
+    // The operator restarts the app: closed (which must end), then built again and listening on the same port.
+    run.restart = async () => {
+      await run.app.close()
+      run.app = await buildApp(appOptions)
+      await listen(run.app, run.port)
+    }
     run.traffic = startTraffic({
       port: run.port,
       tally,
@@ -166,11 +173,12 @@ function stage1Defaults(tally) {
   return { retry: { attempts: 3, delay: 200 }, onHandled: (m) => tally.recordStage1(m.messageId) }
 }
 
-/** Nothing left to do: queues empty, no handler running, no publish outstanding. */
+/** Nothing left to do: queues empty (retries waiting in delay queues too), no handler running, no publish outstanding. */
 async function isQuiet(run) {
-  const { app, admin, names } = run
+  const { app, admin, names, spec } = run
   if (app.publisher.pending > 0) return false
   if (app.consumers.some((c) => c.inFlight > 0)) return false
-  const depths = await Promise.all([admin.depth(names.stage1), admin.depth(names.final)])
+  const delayQueues = (spec.delays ?? [200]).map((ms) => `${names.stage1}.delay.${ms}`)
+  const depths = await Promise.all([names.stage1, names.final, ...delayQueues].map((queue) => admin.depth(queue)))
   return depths.every((d) => d === 0 || d === null)
 }

@@ -1,6 +1,7 @@
 import { startBroker, startCluster } from '@fastify-amqp/test-broker'
 import { alarm, brokerKill } from './scenarios/broker.js'
 import { cluster, clusterLeader } from './scenarios/cluster.js'
+import { mainQueueDeleted, publishGivesUp, sideQueuesDeleted } from './scenarios/consumer.js'
 import { blackhole, cuts } from './scenarios/network.js'
 import { poison } from './scenarios/poison.js'
 import { consumerKill, slow } from './scenarios/process.js'
@@ -34,6 +35,51 @@ const CHECKS = {
     [x.goodDeadLettered === 0, `no good order dead-lettered (${x.goodDeadLettered})`],
     [x.poisonReachedFinal === 0, `no poison reached the next stage (${x.poisonReachedFinal})`],
     [x.statusAfter === 'connected', `the app still connected afterwards (${x.statusAfter})`],
+  ],
+  'side-queues': (x) => [
+    [x.waves > 0 && x.remade === x.waves, `the DLQ made again after each of its deletions (${x.remade} of ${x.waves})`],
+    [
+      x.injected > 0 && x.poisonMissingFromDlq === 0,
+      `every poison message in a DLQ (${x.poisonMissingFromDlq} missing)`,
+    ],
+    [x.poisonDuplicated === 0, `each once (${x.poisonDuplicated} dead-lettered twice)`],
+    [x.wrongReason?.length === 0, `each with the right x-death-reason (${x.wrongReason?.join('; ') || 'all right'})`],
+    [
+      x.wrongAttempts?.length === 0,
+      `every handler failure tried 3 times, delay queue deleted or not (${x.wrongAttempts?.join('; ') || 'all right'})`,
+    ],
+    [x.goodDeadLettered === 0, `no good order dead-lettered (${x.goodDeadLettered})`],
+    [x.statusAfter === 'connected', `the app still connected afterwards (${x.statusAfter})`],
+  ],
+  'main-queue': (x) => [
+    [
+      x.flaky > 0 && x.waitingAtDelete === x.flaky && !x.expiredBeforeDelete,
+      `every retry waiting in the delay queue when the main queue was deleted (${x.waitingAtDelete} of ${x.flaky})`,
+    ],
+    [
+      x.stage1Existed === false,
+      `their delays ran out while the main queue was missing (missing ${x.missingMs} ms; existed: ${x.stage1Existed})`,
+    ],
+    [
+      x.flaky > 0 && x.flakyArrived === x.flaky,
+      `every retried order handled once the queue was back (${x.flakyArrived} of ${x.flaky})`,
+    ],
+    [x.flaky > 0 && x.flakyRetried === x.flaky, `each on its second try (${x.flakyRetried} of ${x.flaky})`],
+  ],
+  'publish-gone': (x) => [
+    [x.consumeStatus === 'connected', `the consume connection stayed up (${x.consumeStatus})`],
+    [
+      x.consumers > 0 && x.stoppedConsumers === x.consumers,
+      `every consumer stopped while publishing was gone (${x.stoppedConsumers} of ${x.consumers})`,
+    ],
+    [
+      x.handledWhileStopped === 0,
+      `no message handled while stopped, no redelivery loop (${x.handledWhileStopped} handler runs)`,
+    ],
+    [
+      x.waitingWhileStopped >= x.backlog,
+      `orders waited in the queues meanwhile (${x.waitingWhileStopped}; ${x.backlog} published by another service)`,
+    ],
   ],
   'slow-consumer': (x) => [
     [
@@ -104,6 +150,9 @@ export const SCENARIOS = [
   { name: 'poison', run: poison },
   { name: 'shared-ids', run: sharedIds },
   { name: 'refused', run: refused },
+  { name: 'side-queues', run: sideQueuesDeleted },
+  { name: 'main-queue', run: mainQueueDeleted },
+  { name: 'publish-gone', run: publishGivesUp },
   { name: 'slow-consumer', run: slow },
   { name: 'cluster', run: cluster },
   { name: 'cluster-leader', run: clusterLeader },
@@ -136,13 +185,25 @@ export function checksOf(result) {
   return [...checks, ...(CHECKS[result.scenario]?.(result.extra, result) ?? [])]
 }
 
+/**
+ * The dead-letter worker's confirm timeout on the disposable node: how soon the broker tries again to move a message
+ * from a delay queue whose main queue is missing (at-least-once dead-lettering). Its default is minutes.
+ */
+const DEAD_LETTER_RETRY_MS = 1_000
+
 /** Disposable brokers, started on first use and shared by the scenarios of one run. */
 export function createEnv() {
   let node = null
   let nodes = null
   return {
     node: () => {
-      node ??= startBroker()
+      node ??= startBroker({
+        rabbitEnv: {
+          // Both spellings the versions use (as in the consumer's retry-hop test); each broker ignores the other.
+          dead_letter_worker_publisher_confirm_timeout: DEAD_LETTER_RETRY_MS,
+          dead_letter_worker_publisher_confirm_timeout_ms: DEAD_LETTER_RETRY_MS,
+        },
+      })
       return node
     },
     /** Starts the disposable node early, while the first scenarios run on the shared broker. */
