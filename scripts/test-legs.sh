@@ -11,6 +11,9 @@ scripts/ensure-rabbitmq.sh || exit 1
 
 status=0
 summary=()
+failed=()
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
 for leg in ${LEGS:-4 3.10}; do
   broker=$(FASTIFY_AMQP_BROKER=$leg node packages/test-broker/dist/bin/describe-broker.js) || {
     status=1
@@ -20,12 +23,21 @@ for leg in ${LEGS:-4 3.10}; do
   echo
   echo "=== test leg FASTIFY_AMQP_BROKER=$leg: $broker ==="
   started=$SECONDS
-  if FASTIFY_AMQP_BROKER=$leg pnpm exec turbo run test --concurrency=1 --continue; then
+  log="$logs/leg-$leg.log"
+  if FASTIFY_AMQP_BROKER=$leg pnpm exec turbo run test --concurrency=1 --continue 2>&1 | tee "$log"; then
     summary+=("leg $leg passed in $((SECONDS - started)) s: $broker")
   else
     status=1
     summary+=("leg $leg FAILED after $((SECONDS - started)) s: $broker")
+    failed+=("$log")
   fi
+done
+
+# A CI log may keep only its tail: what failed is printed again here, at the end.
+for log in "${failed[@]}"; do
+  echo
+  echo "=== failures in $(basename "$log" .log) (the 'not ok' lines and what follows each, first 12) ==="
+  grep -n -A 14 -E '(^|: +)not ok ' "$log" | grep -v -E ': +# Subtest' | head -n 180
 done
 
 echo
