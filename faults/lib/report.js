@@ -114,6 +114,12 @@ the broker and the consuming process.
   requeueing it (which would run the handler again and count towards a quorum queue's delivery limit).
   A queue whose options let the broker drop messages (delivery limit, TTL, max length) dead-letters them
   to \`<queue>.dlq\` instead.
+- **No hop is at most once, and no edge stalls the consumer.** A retry waits in a quorum delay queue that
+  moves it back with the broker's at-least-once dead-lettering: if the main queue is missing when the delay
+  runs out, the message stays and is moved once the queue is back. A dead-letter or delay queue deleted while
+  the app runs is declared again by the consumer at the first republish that comes back unroutable. When the
+  publish connection gives up for good, consumers stop (\`basic.cancel\`, shown in \`app.consumers\`) rather
+  than hand every message straight back; their messages wait in the queues for the next instance.
 - **Memory stays bounded** under a slow consumer: the backlog waits in the broker; the consumer holds at
   most \`prefetch\` deliveries, the publisher at most \`buffer.maxMessages\` / \`buffer.maxBytes\` waiting
   to be written and \`inflight.maxMessages\` / \`inflight.maxBytes\` written and unconfirmed. A publish
