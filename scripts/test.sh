@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The one test command: set up a fresh machine, then lint, build and run every package's tests on both
-# broker legs, RabbitMQ 4.x and 3.10 (pnpm test; scripts/test-legs.sh starts the 4.x node, building it first
-# when missing).
+# The one test command: set up a fresh machine, then lint, build, install the packed plugins with npm outside
+# the workspace and run an app on them once (scripts/pack-check.sh), and run every package's tests on both
+# broker legs, RabbitMQ 4.x and 3.10 (pnpm test; the 4.x node is started, and built first when missing, by
+# scripts/ensure-rabbitmq4.sh, which both pack-check.sh and scripts/test-legs.sh call).
 set -euo pipefail
 export TURBO_TELEMETRY_DISABLED=1
 cd "$(dirname "$0")/.."

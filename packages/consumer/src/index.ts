@@ -146,6 +146,7 @@ async function drain(consumers: Consumer[], ms: number, log: FastifyBaseLogger):
 export const consumer = fp(consumerPlugin, {
   fastify: '5.x',
   name: '@fastify-amqp/consumer',
+  decorators: { fastify: ['amqp'] },
   dependencies: ['@fastify-amqp/connection'],
 })
 export default consumer

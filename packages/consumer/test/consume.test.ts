@@ -271,14 +271,30 @@ t.test('consume() after ready is refused', async (t) => {
   t.throws(() => app.consume('late', {}, async () => {}), { code: 'FST_AMQP_CONSUMER_STARTED' })
 })
 
-t.test('without the connection plugin, register fails naming the dependency', async (t) => {
-  const app = Fastify()
-  t.teardown(() => app.close())
-  await t.rejects(async () => {
-    await app.register(consumer)
-    await app.ready()
-  }, /@fastify-amqp\/connection/)
-})
+t.test(
+  'without the connection plugin, register fails: Fastify names the missing app.amqp, then the plugin',
+  async (t) => {
+    const app = Fastify()
+    t.teardown(() => app.close())
+    await t.rejects(
+      async () => {
+        await app.register(consumer)
+        await app.ready()
+      },
+      {
+        code: 'FST_ERR_PLUGIN_NOT_PRESENT_IN_INSTANCE',
+        message: "The decorator 'amqp' required by '@fastify-amqp/consumer' is not present in Fastify",
+      }
+    )
+    const unnamed = Fastify()
+    t.teardown(() => unnamed.close())
+    unnamed.decorate('amqp', {} as never) // a stand-in: Fastify checks the decorator's name only
+    await t.rejects(async () => unnamed.register(consumer), {
+      code: 'FST_ERR_PLUGIN_DEPENDENCY_NOT_REGISTERED',
+      message: "The dependency '@fastify-amqp/connection' of plugin '@fastify-amqp/consumer' is not registered",
+    })
+  }
+)
 
 t.test('a plugin wrapping consume() with fastify-plugin still works at the root', async (t) => {
   const queue = uniqueName('fp')

@@ -93,6 +93,7 @@ function truncateUtf8(text: string, bytes: number): string {
 export const publisher = fp(publisherPlugin, {
   fastify: '5.x',
   name: '@fastify-amqp/publisher',
+  decorators: { fastify: ['amqp'] },
   dependencies: ['@fastify-amqp/connection'],
 })
 export default publisher

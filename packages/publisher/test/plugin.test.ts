@@ -5,11 +5,14 @@ import t from 'tap'
 import { isUnavailableError, publisher } from '../src/index.js'
 import { SHARED_URL, uniqueName } from './fixtures/helpers.js'
 
-t.test('registered without the connection plugin: a clear error', async (t) => {
+t.test('registered without the connection plugin: Fastify names the missing app.amqp', async (t) => {
   const app = Fastify()
   t.teardown(() => app.close())
   app.register(publisher)
-  await t.rejects(async () => app.ready(), { message: /@fastify-amqp\/connection/ })
+  await t.rejects(async () => app.ready(), {
+    code: 'FST_ERR_PLUGIN_NOT_PRESENT_IN_INSTANCE',
+    message: "The decorator 'amqp' required by '@fastify-amqp/publisher' is not present in Fastify",
+  })
 })
 
 t.test('registered twice, or with bad options: coded errors', async (t) => {
@@ -27,11 +30,18 @@ t.test('registered twice, or with bad options: coded errors', async (t) => {
   })
 })
 
-t.test('without app.amqp (a stand-in named like the connection plugin): FST_AMQP_PUBLISHER_DEPENDENCY', async (t) => {
-  const app = Fastify()
-  t.teardown(() => app.close())
-  await app.register(fp(async () => {}, { name: '@fastify-amqp/connection' }))
-  await t.rejects(async () => app.register(publisher), { code: 'FST_AMQP_PUBLISHER_DEPENDENCY' })
+t.test('fastify-plugin metadata: app.amqp alone, or the name alone, is not enough', async (t) => {
+  const unnamed = Fastify()
+  t.teardown(() => unnamed.close())
+  unnamed.decorate('amqp', {} as never) // a stand-in: Fastify checks the decorator's name only
+  await t.rejects(async () => unnamed.register(publisher), {
+    code: 'FST_ERR_PLUGIN_DEPENDENCY_NOT_REGISTERED',
+    message: "The dependency '@fastify-amqp/connection' of plugin '@fastify-amqp/publisher' is not registered",
+  })
+  const named = Fastify()
+  t.teardown(() => named.close())
+  await named.register(fp(async () => {}, { name: '@fastify-amqp/connection' }))
+  await t.rejects(async () => named.register(publisher), { code: 'FST_ERR_PLUGIN_NOT_PRESENT_IN_INSTANCE' })
 })
 
 t.test('isUnavailableError tells the errors worth a retry later', async (t) => {
