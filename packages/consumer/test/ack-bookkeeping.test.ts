@@ -1,11 +1,11 @@
 // Pure ack bookkeeping against a fake channel. The same behaviours run against the
 // real broker in consume.test.ts, retry.test.ts and faults.test.ts.
 
+import { until } from '@fastify-amqp/test-broker'
 import type { Channel } from 'amqplib'
 import t from 'tap'
 import { ChannelState, Delivery } from '../src/delivery.js'
 import { FakeChannel, fakeConsumer, flush } from './fixtures/fake.js'
-import { until } from './fixtures/util.js'
 
 t.test('a delivery is acked on its own channel only; a lost channel aborts its signal and drops the ack', async (t) => {
   const gates: Array<() => void> = []

@@ -18,3 +18,4 @@ export {
   SHARED_URL,
   sharedRabbitmqctl,
 } from './shared.js'
+export { deferred, once, uniqueName, until } from './test-helpers.js'
