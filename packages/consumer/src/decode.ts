@@ -1,7 +1,7 @@
-import type { TSchema } from '@sinclair/typebox'
-import { type TypeCheck, TypeCompiler } from '@sinclair/typebox/compiler'
+import { type CompiledSchema, compileSchema, type MessageSchema } from '@fastify-amqp/publisher'
 import type { Message } from 'amqplib'
 import sjson from 'secure-json-parse'
+import { ConsumerInvalidOptionError } from './errors.js'
 import { headersOf } from './headers.js'
 import type { ConsumeSchema } from './types.js'
 
@@ -26,13 +26,13 @@ const MAX_REPORTED_ERRORS = 5
 /** Turns raw deliveries into validated bodies; validators are compiled once, here. */
 export class Decoder {
   readonly #maxBodyBytes: number
-  readonly #body: TypeCheck<TSchema> | null
-  readonly #headers: TypeCheck<TSchema> | null
+  readonly #body: CompiledSchema | null
+  readonly #headers: CompiledSchema | null
 
   constructor(schema: ConsumeSchema | undefined, maxBodyBytes: number) {
     this.#maxBodyBytes = maxBodyBytes
-    this.#body = schema?.body ? TypeCompiler.Compile(schema.body) : null
-    this.#headers = schema?.headers ? TypeCompiler.Compile(schema.headers) : null
+    this.#body = compiled('schema.body', schema?.body)
+    this.#headers = compiled('schema.headers', schema?.headers)
   }
 
   decode(message: Message): Decoded {
@@ -54,10 +54,20 @@ export class Decoder {
     if (this.#headers) {
       // Own entries only: an inherited value (a `__proto__` table) must not satisfy the schema.
       const headers = headersOf(properties)
-      if (!this.#headers.Check(headers)) return fail('schema', `headers: ${describe(this.#headers, headers)}`)
+      if (!this.#headers.check(headers)) return fail('schema', `headers: ${describe(this.#headers, headers)}`)
     }
-    if (this.#body && !this.#body.Check(body)) return fail('schema', `body: ${describe(this.#body, body)}`)
+    if (this.#body && !this.#body.check(body)) return fail('schema', `body: ${describe(this.#body, body)}`)
     return { ok: true, body }
+  }
+}
+
+function compiled(field: string, schema: MessageSchema | undefined): CompiledSchema | null {
+  if (schema === undefined) return null
+  if (typeof schema !== 'object' || schema === null) throw new ConsumerInvalidOptionError(field, 'expected a schema')
+  try {
+    return compileSchema(schema)
+  } catch (err) {
+    throw new ConsumerInvalidOptionError(field, (err as Error).message)
   }
 }
 
@@ -79,11 +89,6 @@ function isIdentity(encoding: unknown): boolean {
   return value === '' || value === 'identity' || value === 'utf-8' || value === 'utf8'
 }
 
-function describe(check: TypeCheck<TSchema>, value: unknown): string {
-  const errors: string[] = []
-  for (const error of check.Errors(value)) {
-    errors.push(`${error.path || '/'} ${error.message}`)
-    if (errors.length >= MAX_REPORTED_ERRORS) break
-  }
-  return errors.join('; ')
+function describe(check: CompiledSchema, value: unknown): string {
+  return check.errors(value, MAX_REPORTED_ERRORS).join('; ')
 }

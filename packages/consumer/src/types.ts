@@ -1,4 +1,4 @@
-import type { Static, TSchema } from '@sinclair/typebox'
+import type { MessageSchema, StaticOf } from '@fastify-amqp/publisher'
 import type { ConsumeMessageFields, MessageProperties, MessagePropertyHeaders, Options } from 'amqplib'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 
@@ -42,14 +42,15 @@ export interface BindingOptions {
   arguments?: Record<string, unknown>
 }
 
+/** Schemas of typebox 1.x, @sinclair/typebox 0.34 or JSON Schema, each compiled once, by its own line's compiler. */
 export interface ConsumeSchema {
-  body?: TSchema
-  headers?: TSchema
+  body?: MessageSchema
+  headers?: MessageSchema
 }
 
-export type BodyOf<S> = S extends { body: infer B extends TSchema } ? Static<B> : unknown
-export type HeadersOf<S> = S extends { headers: infer H extends TSchema }
-  ? Static<H> & MessagePropertyHeaders
+export type BodyOf<S> = S extends { body: infer B extends MessageSchema } ? StaticOf<B> : unknown
+export type HeadersOf<S> = S extends { headers: infer H extends MessageSchema }
+  ? StaticOf<H> & MessagePropertyHeaders
   : MessagePropertyHeaders
 
 export type PublishOptions = Options.Publish & { timeout?: number; signal?: AbortSignal; maxMessageBytes?: number }

@@ -98,6 +98,7 @@ export const publisher = fp(publisherPlugin, {
 })
 export default publisher
 
+export { type CompiledSchema, compileSchema, type MessageSchema, type StaticOf } from './compile-schema.js'
 export * from './errors.js'
 export type { PublisherOptions, ResolvedPublisherOptions } from './options.js'
 export { Publisher, type PublishOptions, type PublishReceipt } from './publisher.js'

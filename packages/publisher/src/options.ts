@@ -1,4 +1,4 @@
-import type { TSchema } from '@sinclair/typebox'
+import type { MessageSchema } from './compile-schema.js'
 import { PublisherInvalidOptionError } from './errors.js'
 
 export interface PublisherOptions {
@@ -11,8 +11,11 @@ export interface PublisherOptions {
    * wait in the buffer until confirms come. Defaults 10 000 and 64 MiB.
    */
   inflight?: { maxMessages?: number; maxBytes?: number }
-  /** TypeBox schema of the body per `${exchange}:${routingKey}` (default exchange: `:${queue}`). */
-  schemas?: Record<string, TSchema>
+  /**
+   * Schema of the body per `${exchange}:${routingKey}` (default exchange: `:${queue}`): typebox 1.x,
+   * @sinclair/typebox 0.34 or JSON Schema, each compiled once, by its own line's compiler.
+   */
+  schemas?: Record<string, MessageSchema>
   /** ms close() waits for outstanding confirms before rejecting what is left. Default 10 000. */
   closeTimeout?: number
   /**
@@ -35,7 +38,7 @@ export interface ResolvedPublisherOptions {
   maxBytes: number
   maxInflightMessages: number
   maxInflightBytes: number
-  schemas: Record<string, TSchema>
+  schemas: Record<string, MessageSchema>
   closeTimeout: number
   retryNacked: boolean
   maxMessageBytes: number
@@ -73,7 +76,7 @@ export function resolvePublisherOptions(options: PublisherOptions = {}): Resolve
   }
   const schemas = options.schemas ?? {}
   if (typeof schemas !== 'object' || schemas === null) {
-    throw new PublisherInvalidOptionError('schemas', 'expected an object of TypeBox schemas')
+    throw new PublisherInvalidOptionError('schemas', 'expected an object of schemas')
   }
   return {
     confirmTimeout: positive('confirmTimeout', options.confirmTimeout, 10_000),

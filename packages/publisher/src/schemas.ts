@@ -1,5 +1,5 @@
-import type { Static, TSchema } from '@sinclair/typebox'
-import { type TypeCheck, TypeCompiler } from '@sinclair/typebox/compiler'
+import { type CompiledSchema, compileSchema, type MessageSchema, type StaticOf } from './compile-schema.js'
+import { PublisherInvalidOptionError } from './errors.js'
 
 /**
  * Body types by schema key (`${exchange}:${routingKey}`; the default exchange is `:${queue}`).
@@ -12,8 +12,8 @@ import { type TypeCheck, TypeCompiler } from '@sinclair/typebox/compiler'
 // biome-ignore lint/suspicious/noEmptyInterface: an augmentation target, empty until the user adds keys
 export interface PublisherSchemas {}
 
-/** Maps a record of TypeBox schemas to the body types they describe. */
-export type SchemaBodies<S extends Record<string, TSchema>> = { [K in keyof S]: Static<S[K]> }
+/** Maps a record of schemas (typebox 1.x, @sinclair/typebox 0.34 or JSON Schema) to the body types they describe. */
+export type SchemaBodies<S extends Record<string, MessageSchema>> = { [K in keyof S]: StaticOf<S[K]> }
 
 /** The body `publish(exchange, routingKey, ...)` takes: the schema's type for a registered key, else anything. */
 export type BodyFor<E extends string, R extends string> = `${E}:${R}` extends keyof PublisherSchemas
@@ -25,10 +25,19 @@ const MAX_ERRORS = 10
 
 /** Schema checks per key, compiled once at construction. */
 export class SchemaChecks {
-  readonly #checks = new Map<string, TypeCheck<TSchema>>()
+  readonly #checks = new Map<string, CompiledSchema>()
 
-  constructor(schemas: Record<string, TSchema>) {
-    for (const [key, schema] of Object.entries(schemas)) this.#checks.set(key, TypeCompiler.Compile(schema))
+  constructor(schemas: Record<string, MessageSchema>) {
+    for (const [key, schema] of Object.entries(schemas)) {
+      const field = `schemas["${key}"]`
+      if (typeof schema !== 'object' || schema === null)
+        throw new PublisherInvalidOptionError(field, 'expected a schema')
+      try {
+        this.#checks.set(key, compileSchema(schema))
+      } catch (err) {
+        throw new PublisherInvalidOptionError(field, (err as Error).message)
+      }
+    }
   }
 
   get size(): number {
@@ -38,12 +47,7 @@ export class SchemaChecks {
   /** null when the body is valid or the key has no schema; else the schema errors as text. */
   problems(key: string, body: unknown): string | null {
     const check = this.#checks.get(key)
-    if (check === undefined || check.Check(body)) return null
-    const problems: string[] = []
-    for (const error of check.Errors(body)) {
-      problems.push(`${error.path || '/'} ${error.message}`)
-      if (problems.length === MAX_ERRORS) break
-    }
-    return problems.join('; ')
+    if (check === undefined || check.check(body)) return null
+    return check.errors(body, MAX_ERRORS).join('; ')
   }
 }

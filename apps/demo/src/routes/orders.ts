@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import { STATUS_CODES } from 'node:http'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Type } from '@sinclair/typebox'
 import type { FastifyReply } from 'fastify'
+import { Type } from 'typebox'
 import { Order, OrderId, OrderInput, type OrderPlaced } from '../schemas.js'
 
 const Accepted = Type.Object({ id: Type.String() })
