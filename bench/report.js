@@ -345,7 +345,7 @@ rabbitmq-client backs off from \`retryLow\` (default 1 s).
 
 ${m.publishes.toLocaleString('en-US')} publishes of 1 KiB issued at once while every connection is refused; figures one second later, after a GC.
 fastify-amqp keeps at most \`buffer.maxMessages\` (default 10,000) / \`buffer.maxBytes\` (default 64 MiB) messages and
-rejects the rest **at once** with \`FST_AMQP_BUFFER_FULL\` (load shedding, not loss: the caller knows); the "buffer 100k"
+rejects the rest **at once** with \`FST_AMQP_PUBLISHER_BUFFER_FULL\` (load shedding, not loss: the caller knows); the "buffer 100k"
 row raises \`maxMessages\` to 100,000, so the 64 MiB byte bound is what sheds. amqp-connection-manager buffers without
 bound and never times out; rabbitmq-client holds each send until its \`acquireTimeout\` (20 s), then rejects it.
 RSS also keeps what the burst itself allocated (promises, errors); heap + array buffers is what is still held.

@@ -103,7 +103,7 @@ the broker and the consuming process.
   exchange, a body over \`maxMessageBytes\`, an invalid \`expiration\` or a \`userId\` other than the login
   rejects with a coded error, not a confirm timeout; the publishes around it on the same channel are confirmed.
   A \`messageId\` reused as an idempotency key for two routing keys is told apart: each copy gets its own answer
-  (stored, or \`FST_AMQP_UNROUTABLE\`), across connection cuts and re-sends.
+  (stored, or \`FST_AMQP_PUBLISHER_UNROUTABLE\`), across connection cuts and re-sends.
 - **Faults are healed without help**: reconnects with backoff, channels and consumers re-created,
   unconfirmed publishes re-sent, the publish buffer flushed. The table gives the measured time from the
   end of each fault to traffic flowing again (a \`202\` *and* a delivery at the last consumer), and the

@@ -103,7 +103,7 @@ const CHECKS = {
     [x.unroutableResolved === 0, `no unroutable copy resolved (${x.unroutableResolved})`],
     [
       x.unroutableRejected + x.unroutableGaveUp === x.pairs,
-      `every unroutable copy rejected with FST_AMQP_UNROUTABLE (${x.unroutableRejected} of ${x.pairs}; ` +
+      `every unroutable copy rejected with FST_AMQP_PUBLISHER_UNROUTABLE (${x.unroutableRejected} of ${x.pairs}; ` +
         `${x.unroutableGaveUp} still "may arrive" after ${x.tries} tries)`,
     ],
     [
@@ -117,7 +117,10 @@ const CHECKS = {
       x.refusedAsExpected === x.refusedSent,
       `every refused publish rejected with its own code (${x.refusedAsExpected} of ${x.refusedSent}; ${x.wrongCodes?.join('; ') || 'all right'})`,
     ],
-    [x.refusedTimedOut === 0, `no refused publish left to time out (${x.refusedTimedOut} FST_AMQP_CONFIRM_TIMEOUT)`],
+    [
+      x.refusedTimedOut === 0,
+      `no refused publish left to time out (${x.refusedTimedOut} FST_AMQP_PUBLISHER_CONFIRM_TIMEOUT)`,
+    ],
     [
       x.refusedSaidNotStored === x.refusedSent,
       `each refusal says it was not stored, mayHaveArrived: false (${x.refusedSaidNotStored} of ${x.refusedSent})`,

@@ -1,10 +1,8 @@
-import { redactUrl } from '@fastify-amqp/connection'
+import { AmqpConnectFailedError, AmqpConnectTimeoutError, redactUrl } from '@fastify-amqp/connection'
 import closeWithGrace from 'close-with-grace'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from './app.js'
 import { type Config, ConfigError, loadConfig } from './config.js'
-
-const BROKER_UNREACHABLE = new Set(['FST_AMQP_CONNECT_TIMEOUT', 'FST_AMQP_CONNECT_FAILED'])
 
 function brokerHelp(config: Config, err: Error): string {
   return [
@@ -34,8 +32,8 @@ async function start(): Promise<void> {
   try {
     app = await buildApp(config)
   } catch (err) {
-    const code = (err as { code?: string }).code ?? ''
-    if (!BROKER_UNREACHABLE.has(code)) throw err
+    const unreachable = err instanceof AmqpConnectTimeoutError || err instanceof AmqpConnectFailedError
+    if (!unreachable) throw err
     process.stderr.write(brokerHelp(config, err as Error))
     process.exit(1)
   }

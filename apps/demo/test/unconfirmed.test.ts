@@ -32,7 +32,7 @@ t.test('a confirm timeout on a stored message keeps the order unconfirmed; its c
   const body = res.json()
   t.match(body, {
     statusCode: 503,
-    code: 'FST_AMQP_CONFIRM_TIMEOUT',
+    code: 'FST_AMQP_PUBLISHER_CONFIRM_TIMEOUT',
     status: 'unconfirmed',
     message: /kept as unconfirmed/,
   })
@@ -140,7 +140,7 @@ t.test('a rejection that comes back after the order was processed answers 202', 
     const id = args[3]?.messageId as string
     await until(() => app.store.status(id) === 'processed', 10_000, 'the order to be processed')
     throw Object.assign(new Error('the confirm came too late (simulated)'), {
-      code: 'FST_AMQP_CONFIRM_TIMEOUT',
+      code: 'FST_AMQP_PUBLISHER_CONFIRM_TIMEOUT',
       statusCode: 503,
     })
   }) as typeof publish

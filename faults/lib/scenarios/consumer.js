@@ -115,7 +115,7 @@ async function deleteDrained(admin, queue) {
 /**
  * The main queue deleted and declared again while retries wait in its delay queue: a batch of flaky orders fails
  * its first try and waits out the delay; meanwhile the operator unbinds stage 1 (new orders are refused as
- * unroutable, FST_AMQP_UNROUTABLE), lets it empty, and deletes it. The delays run out while the queue is missing, so the broker's
+ * unroutable, FST_AMQP_PUBLISHER_UNROUTABLE), lets it empty, and deletes it. The delays run out while the queue is missing, so the broker's
  * move back from the delay queue fails; the operator then declares the queue and its binding again. Every flaky
  * order must still be handled. The app's consume connection is held (its bytes kept, none lost) from the delete
  * until the queue is back, or the consumer would declare the queue again within milliseconds: the window this

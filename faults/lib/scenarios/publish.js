@@ -5,7 +5,11 @@ import { paced } from '../traffic.js'
 import { SHARED_URL, sleep } from '../util.js'
 
 /** Codes of a rejection that does not say "not stored": the message may still arrive, a client tries again. */
-const MAY_ARRIVE = new Set(['FST_AMQP_CONFIRM_TIMEOUT', 'FST_AMQP_PUBLISHER_CLOSED', 'FST_AMQP_CLOSED'])
+const MAY_ARRIVE = new Set([
+  'FST_AMQP_PUBLISHER_CONFIRM_TIMEOUT',
+  'FST_AMQP_PUBLISHER_CLOSED',
+  'FST_AMQP_CONNECTION_CLOSED',
+])
 // The topology binds order.placed and order.done: a mandatory publish with this key is returned.
 const UNBOUND_KEY = 'order.nowhere'
 
@@ -45,7 +49,7 @@ async function publishTrying(publish, { tries, counts, expected = null }) {
  * to the checked queue) and one to a key nothing is bound to (mandatory: returned), while the fault proxy
  * cuts the app's sockets every few hundred ms. The publisher tells the copies apart by exchange and routing
  * key, so each copy gets its own answer across the cuts and re-sends: the routed one resolves (and is
- * consumed: lost 0), the unroutable one rejects with FST_AMQP_UNROUTABLE, whichever connection they went out
+ * consumed: lost 0), the unroutable one rejects with FST_AMQP_PUBLISHER_UNROUTABLE, whichever connection they went out
  * on. Rejections that say "may still arrive" are tried again and counted; any other answer is wrong.
  */
 export async function sharedIds(profile) {
@@ -93,7 +97,7 @@ export async function sharedIds(profile) {
           const unroutableCopy = () =>
             publishTrying(() => publisher.publish(exchange, UNBOUND_KEY, body, { messageId: id }), {
               ...tries,
-              expected: 'FST_AMQP_UNROUTABLE',
+              expected: 'FST_AMQP_PUBLISHER_UNROUTABLE',
             })
           // Either copy first, in turn: a return matched to the wrong copy shows whichever way it errs.
           const [routed, unroutable] = routedFirst
@@ -107,7 +111,7 @@ export async function sharedIds(profile) {
           if (unroutable.ok) {
             figures.unroutableResolved += 1
             wrong('unroutable: resolved')
-          } else if (unroutable.code === 'FST_AMQP_UNROUTABLE') {
+          } else if (unroutable.code === 'FST_AMQP_PUBLISHER_UNROUTABLE') {
             figures.unroutableRejected += 1
             // A copy returned after a re-send: its first write, on a channel that died, may have been routed.
             if (unroutable.said === true) figures.unroutableSaidMayHaveArrived += 1
@@ -144,7 +148,7 @@ export async function sharedIds(profile) {
 const REFUSED = [
   {
     kind: 'missing-exchange',
-    code: 'FST_AMQP_EXCHANGE_NOT_FOUND',
+    code: 'FST_AMQP_PUBLISHER_EXCHANGE_NOT_FOUND',
     make: (names) => ({ exchange: `${names.exchange}.missing` }),
   },
   {
@@ -218,7 +222,7 @@ export async function refused(profile) {
           const code = codeOf(err)
           tally.recordResult(id, code)
           figures.ordinaryRejected += 1
-          if (code === 'FST_AMQP_CONFIRM_TIMEOUT') figures.ordinaryTimedOut += 1
+          if (code === 'FST_AMQP_PUBLISHER_CONFIRM_TIMEOUT') figures.ordinaryTimedOut += 1
         }
       }
       const refusal = async ({ kind, code, make }) => {
@@ -234,7 +238,7 @@ export async function refused(profile) {
           if (err?.mayHaveArrived === false) figures.refusedSaidNotStored += 1
           if (got === code) figures.refusedAsExpected += 1
           else count(wrongCodes, `${kind}: ${got} (expected ${code})`)
-          if (got === 'FST_AMQP_CONFIRM_TIMEOUT') figures.refusedTimedOut += 1
+          if (got === 'FST_AMQP_PUBLISHER_CONFIRM_TIMEOUT') figures.refusedTimedOut += 1
         }
       }
       const settled = []

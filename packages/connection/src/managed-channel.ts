@@ -30,7 +30,7 @@ export interface ManagedChannelEvents<C extends Channel> {
    * `reply` is the broker's Channel.Close when it closed the channel, null otherwise (a connection loss).
    */
   lost: [info: { error: string | null; reply: ChannelCloseReply | null }]
-  /** Given up for good: its setup made the broker close the connection (FST_AMQP_FEATURE_DENIED). */
+  /** Given up for good: its setup made the broker close the connection (FST_AMQP_CONNECTION_FEATURE_DENIED). */
   failed: [error: Error]
 }
 

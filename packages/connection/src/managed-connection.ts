@@ -3,7 +3,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import { Backoff } from './backoff.js'
 import { closeQuietly } from './close-quietly.js'
 import { deniedFeatureOf } from './deprecated-features.js'
-import { AmqpConnectFailedError, AmqpFeatureDeniedError } from './errors.js'
+import { AmqpConnectFailedError, AmqpFeatureDeniedError, AmqpTopologyError } from './errors.js'
 import { isMetadataTimeout } from './metadata-timeout.js'
 import type { ResolvedOptions } from './options.js'
 import { describeError, redactUrl } from './redact.js'
@@ -46,10 +46,10 @@ const CONFIG_ERROR_CODES = new Set([403, 404, 406])
 
 /** Bad credentials, a topology the broker rejects or a feature it denies: before the first connection, fail fast. */
 function isConfigError(err: unknown): boolean {
-  const { code, cause, message } = (err ?? {}) as { code?: unknown; cause?: { code?: unknown }; message?: unknown }
+  const { cause, message } = (err ?? {}) as { cause?: { code?: unknown }; message?: unknown }
   if (/ACCESS[-_]REFUSED|NOT[-_]ALLOWED/.test(String(message))) return true
-  if (code === 'FST_AMQP_FEATURE_DENIED') return true
-  return code === 'FST_AMQP_TOPOLOGY' && CONFIG_ERROR_CODES.has(cause?.code as number)
+  if (err instanceof AmqpFeatureDeniedError) return true
+  return err instanceof AmqpTopologyError && CONFIG_ERROR_CODES.has(cause?.code as number)
 }
 
 /**

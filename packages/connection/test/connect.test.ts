@@ -61,7 +61,7 @@ t.test('app.close() closes channels, then connections; status closed; twice is s
   t.equal(managed.channel, null)
   t.equal(managed.closed, true)
   await t.resolves(app.amqp.close())
-  t.throws(() => app.amqp.channel(), { code: 'FST_AMQP_CLOSED' })
+  t.throws(() => app.amqp.channel(), { code: 'FST_AMQP_CONNECTION_CLOSED' })
 })
 
 t.test('a topology the broker rejects fails register at once, naming the queue', async (t) => {
@@ -72,7 +72,7 @@ t.test('a topology the broker rejects fails register at once, naming the queue',
   t.teardown(() => ch.deleteQueue(queue))
   const started = Date.now()
   const err = await buildApp(t, { topology: { queues: [{ name: queue }] } }).catch((e: Error) => e)
-  t.match(err, { code: 'FST_AMQP_CONNECT_FAILED' })
+  t.match(err, { code: 'FST_AMQP_CONNECTION_CONNECT_FAILED' })
   t.match((err as Error).message, new RegExp(`queue "${queue}".*inequivalent arg 'x-max-length'`))
   t.ok(Date.now() - started < 5_000, 'without waiting for connectTimeout')
 })

@@ -35,7 +35,10 @@ t.test(
     t.teardown(() => client.close())
     const started = Date.now()
     const err = await client.start(8_000).catch((e: Error) => e)
-    t.match(err, { code: 'FST_AMQP_FEATURE_DENIED', message: /transient_nonexcl_queues, asked for by the topology/ })
+    t.match(err, {
+      code: 'FST_AMQP_CONNECTION_FEATURE_DENIED',
+      message: /transient_nonexcl_queues, asked for by the topology/,
+    })
     t.ok(Date.now() - started < 4_000, `in ${Date.now() - started} ms, not after connectTimeout`)
     t.equal(client.status, 'closed', 'no reconnect loop left running')
   }
@@ -62,11 +65,11 @@ t.test(
     const waiting = culprit.waitForOpen()
     const err = await failed
     t.match(err, {
-      code: 'FST_AMQP_FEATURE_DENIED',
+      code: 'FST_AMQP_CONNECTION_FEATURE_DENIED',
       message: /transient_nonexcl_queues, asked for by the setup of channel "culprit"/,
     })
-    await t.rejects(waiting, { code: 'FST_AMQP_FEATURE_DENIED' }, 'a waiter gets the coded error')
-    await t.rejects(culprit.waitForOpen(), { code: 'FST_AMQP_FEATURE_DENIED' }, 'so does a later one')
+    await t.rejects(waiting, { code: 'FST_AMQP_CONNECTION_FEATURE_DENIED' }, 'a waiter gets the coded error')
+    await t.rejects(culprit.waitForOpen(), { code: 'FST_AMQP_CONNECTION_FEATURE_DENIED' }, 'so does a later one')
     t.equal(culprit.failed, err)
     t.match(capture.text(), /amqp channel failed: not retrying/)
 
@@ -108,7 +111,7 @@ t.test(
     const failed = once<Error>(culprit, 'failed', 30_000)
     await once(app.amqp, 'disconnected')
     releaseSibling()
-    t.match(await failed, { code: 'FST_AMQP_FEATURE_DENIED', message: /channel "culprit"/ })
+    t.match(await failed, { code: 'FST_AMQP_CONNECTION_FEATURE_DENIED', message: /channel "culprit"/ })
     await t.resolves(sibling.waitForOpen(AbortSignal.timeout(15_000)), 'the sibling opens')
     t.equal(sibling.failed, null, 'the sibling was not blamed')
     t.equal(culpritSetups(), 2, 'the culprit ran once more, alone')

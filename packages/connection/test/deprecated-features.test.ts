@@ -39,26 +39,29 @@ t.test('resolveOptions refuses a topology queue that asks for one, naming the en
       return e as Error & { code: string }
     }
   })()
-  t.equal(err?.code, 'FST_AMQP_DEPRECATED_FEATURE')
+  t.equal(err?.code, 'FST_AMQP_CONNECTION_DEPRECATED_FEATURE')
   t.match(err?.message, /"topology.queues\[1\]" asks for classic_queue_v1/)
 })
 
 // Against the broker: today's code met each of these only once connected (a 541 reconnect loop
-// ending in FST_AMQP_CONNECT_TIMEOUT, a 406, or a lazy queue silently accepted).
+// ending in FST_AMQP_CONNECTION_CONNECT_TIMEOUT, a 406, or a lazy queue silently accepted).
 for (const [label, options, feature] of [
   ['durable: false without exclusive', { durable: false }, 'transient_nonexcl_queues'],
   ['x-queue-mode', { arguments: { 'x-queue-mode': 'lazy' } }, 'classic_queue_v1'],
   ['x-queue-version: 1', { arguments: { 'x-queue-version': 1 } }, 'classic_queue_v1'],
   ['x-ha-* arguments', { arguments: { 'x-ha-policy': 'all' } }, 'classic_queue_mirroring'],
 ] as const) {
-  t.test(`register refuses a topology queue with ${label} at once: FST_AMQP_DEPRECATED_FEATURE`, async (t) => {
-    const started = Date.now()
-    const err = await buildApp(t, {
-      connectTimeout: 5_000,
-      topology: { queues: [{ name: uniqueName('deprecated'), options }] },
-    }).catch((e: Error) => e)
-    t.match(err, { code: 'FST_AMQP_DEPRECATED_FEATURE' })
-    t.match((err as Error).message, feature)
-    t.ok(Date.now() - started < 2_000, 'before any connection could time out')
-  })
+  t.test(
+    `register refuses a topology queue with ${label} at once: FST_AMQP_CONNECTION_DEPRECATED_FEATURE`,
+    async (t) => {
+      const started = Date.now()
+      const err = await buildApp(t, {
+        connectTimeout: 5_000,
+        topology: { queues: [{ name: uniqueName('deprecated'), options }] },
+      }).catch((e: Error) => e)
+      t.match(err, { code: 'FST_AMQP_CONNECTION_DEPRECATED_FEATURE' })
+      t.match((err as Error).message, feature)
+      t.ok(Date.now() - started < 2_000, 'before any connection could time out')
+    }
+  )
 }

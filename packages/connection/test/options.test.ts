@@ -45,7 +45,7 @@ t.test('invalid options name the field and never echo a password', async (t) => 
       t.fail(`accepted ${JSON.stringify(options)}`)
     } catch (err) {
       const e = err as Error & { code: string }
-      t.equal(e.code, 'FST_AMQP_INVALID_OPTION')
+      t.equal(e.code, 'FST_AMQP_CONNECTION_INVALID_OPTION')
       t.match(e.message, pattern)
       t.notMatch(e.message, /s3cret/)
     }
@@ -56,7 +56,7 @@ t.test('register fails with the coded error before any connection is tried', asy
   const app = Fastify()
   t.teardown(() => app.close())
   app.register(amqp, { heartbeat: -5 })
-  await t.rejects(async () => app.ready(), { code: 'FST_AMQP_INVALID_OPTION' })
+  await t.rejects(async () => app.ready(), { code: 'FST_AMQP_CONNECTION_INVALID_OPTION' })
 })
 
 t.test('registering twice on one instance is refused', async (t) => {
@@ -64,7 +64,7 @@ t.test('registering twice on one instance is refused', async (t) => {
   t.teardown(() => app.close())
   app.register(amqp, { url: 'amqp://guest:guest@127.0.0.1:5672' })
   app.register(amqp, { url: 'amqp://guest:guest@127.0.0.1:5672' })
-  await t.rejects(async () => app.ready(), { code: 'FST_AMQP_ALREADY_REGISTERED' })
+  await t.rejects(async () => app.ready(), { code: 'FST_AMQP_CONNECTION_ALREADY_REGISTERED' })
 })
 
 t.test('frameMax below 8192 in the URL fails register at once, before the broker refuses it at tune', async (t) => {
@@ -72,7 +72,7 @@ t.test('frameMax below 8192 in the URL fails register at once, before the broker
   url.searchParams.set('frameMax', '4096')
   const started = Date.now()
   const err = await buildApp(t, { url: url.toString(), connectTimeout: 5_000 }).catch((e: Error) => e)
-  t.match(err, { code: 'FST_AMQP_INVALID_OPTION', message: /frameMax=4096/ })
+  t.match(err, { code: 'FST_AMQP_CONNECTION_INVALID_OPTION', message: /frameMax=4096/ })
   t.ok(Date.now() - started < 2_000, 'before any connection could time out')
 })
 

@@ -95,7 +95,7 @@ t.test(
     const started = Date.now()
     const err = await buildApp(t, { url: proxy.url(SHARED_URL), connectTimeout: 1_500 }, { logger }).catch((e) => e)
     const took = Date.now() - started
-    t.equal(err.code, 'FST_AMQP_CONNECT_TIMEOUT')
+    t.equal(err.code, 'FST_AMQP_CONNECTION_CONNECT_TIMEOUT')
     t.match(err.message, /Could not connect to RabbitMQ within 1500 ms \(last error: .*ECONNREFUSED|closed/)
     t.ok(took < 4_000, `failed after ${took} ms`)
     t.match(capture.text(), /amqp reconnect scheduled/)

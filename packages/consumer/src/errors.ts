@@ -1,6 +1,7 @@
 import createError from '@fastify/error'
 
-// Every error this package throws, with a stable code.
+// Every error this package throws, with a stable code FST_AMQP_CONSUMER_<WHAT>. `instanceof` on a @fastify/error
+// class matches by code, so it holds across two installed copies of this package.
 export const ConsumerInvalidOptionError = createError<[string, string]>(
   'FST_AMQP_CONSUMER_INVALID_OPTION',
   'Invalid @fastify-amqp/consumer option "%s": %s',
@@ -16,7 +17,7 @@ export const ConsumerDuplicateQueueError = createError<[string]>(
   'A consumer for queue "%s" is already declared; one handler per queue'
 )
 export const ConsumerAlreadyStartedError = createError<[string]>(
-  'FST_AMQP_CONSUMER_STARTED',
+  'FST_AMQP_CONSUMER_ALREADY_STARTED',
   'Cannot declare a consumer for queue "%s": the application is already started (declare consumers before ready)'
 )
 /** Aborts `message.signal` when the channel that delivered the message is gone: its ack would be void. */
@@ -50,9 +51,10 @@ export const ConsumerDrainTimeoutError = createError<[number]>(
 /**
  * Thrown by a handler, skips the remaining retries: the message goes straight to
  * the dead-letter queue. Any error with `retryable === false` does the same.
+ * A plain class, not @fastify/error: its message is the handler's own text, not a template.
  */
 export class NonRetryableError extends Error {
-  readonly code = 'FST_AMQP_NON_RETRYABLE'
+  readonly code = 'FST_AMQP_CONSUMER_NON_RETRYABLE'
   readonly retryable = false
   constructor(message: string, options?: ErrorOptions) {
     super(message, options)

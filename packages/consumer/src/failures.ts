@@ -158,7 +158,7 @@ export class Failures {
           delivery.reject()
           return
         }
-        if (code === 'FST_AMQP_PUBLISHER_CLOSED' || code === 'FST_AMQP_CLOSED') {
+        if (code === 'FST_AMQP_PUBLISHER_CLOSED' || code === 'FST_AMQP_CONNECTION_CLOSED') {
           // Nothing will go out any more (the publish connection gave up, or close): consuming stops first, so the
           // original handed back now is not delivered here again at once (a hot loop).
           const why = describeError(err)
@@ -167,7 +167,7 @@ export class Failures {
           delivery.requeue()
           return
         }
-        if (code === 'FST_AMQP_UNROUTABLE' && !redeclared && this.#def.sideQueues.has(queue)) {
+        if (code === 'FST_AMQP_PUBLISHER_UNROUTABLE' && !redeclared && this.#def.sideQueues.has(queue)) {
           redeclared = true
           this.#log.warn(
             { messageId, target: queue },

@@ -258,7 +258,7 @@ t.test('a queue argument 4.x refuses fails the declaration, not the running cons
   const broker = await openBroker(t)
   const app = await buildApp(t, { ready: false })
   t.throws(() => app.consume({ queue, queueOptions: { arguments: { 'x-queue-version': 1 } }, async handler() {} }), {
-    code: 'FST_AMQP_DEPRECATED_FEATURE',
+    code: 'FST_AMQP_CONNECTION_DEPRECATED_FEATURE',
     message: /x-queue-version: 1/,
   })
   await app.ready()
@@ -268,7 +268,7 @@ t.test('a queue argument 4.x refuses fails the declaration, not the running cons
 
 t.test('consume() after ready is refused', async (t) => {
   const app = await buildApp(t)
-  t.throws(() => app.consume('late', {}, async () => {}), { code: 'FST_AMQP_CONSUMER_STARTED' })
+  t.throws(() => app.consume('late', {}, async () => {}), { code: 'FST_AMQP_CONSUMER_ALREADY_STARTED' })
 })
 
 t.test(

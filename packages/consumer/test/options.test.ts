@@ -211,7 +211,10 @@ t.test(
     for (const [feature, args] of cases) {
       t.throws(
         () => declare({ queueOptions: { arguments: args } }),
-        { code: 'FST_AMQP_DEPRECATED_FEATURE', message: new RegExp(`"queueOptions.arguments" asks for ${feature}`) },
+        {
+          code: 'FST_AMQP_CONNECTION_DEPRECATED_FEATURE',
+          message: new RegExp(`"queueOptions.arguments" asks for ${feature}`),
+        },
         String(Object.keys(args)[0])
       )
     }

@@ -2,17 +2,17 @@ import createError from '@fastify/error'
 
 // Every error this package throws, with a stable code. 503 = "the broker cannot take it now, retry later".
 export const PublishNackError = createError<[string, string]>(
-  'FST_AMQP_PUBLISH_NACK',
+  'FST_AMQP_PUBLISHER_NACK',
   'The broker refused the message (basic.nack) published to exchange "%s" with routing key "%s"',
   503
 )
 export const UnroutableError = createError<[string, string]>(
-  'FST_AMQP_UNROUTABLE',
+  'FST_AMQP_PUBLISHER_UNROUTABLE',
   'No queue is bound for exchange "%s" with routing key "%s": the mandatory message was returned (check the bindings)',
   500
 )
 export const ConfirmTimeoutError = createError<[number]>(
-  'FST_AMQP_CONFIRM_TIMEOUT',
+  'FST_AMQP_PUBLISHER_CONFIRM_TIMEOUT',
   'The broker did not confirm the message within %d ms (it may still arrive: a retry can duplicate it)',
   503
 )
@@ -38,7 +38,7 @@ export function withArrival<E extends Error>(error: E, mayHaveArrived: boolean):
 
 export const BufferFullError = notStored(
   createError<[string]>(
-    'FST_AMQP_BUFFER_FULL',
+    'FST_AMQP_PUBLISHER_BUFFER_FULL',
     'The publish buffer is full (%s): the broker is unreachable or slower than the publishers',
     503
   )
@@ -49,7 +49,7 @@ export const PublisherClosedError = createError<[string]>(
   503
 )
 export const InvalidMessageError = notStored(
-  createError<[string, string]>('FST_AMQP_INVALID_MESSAGE', 'Invalid message body for "%s": %s', 400)
+  createError<[string, string]>('FST_AMQP_PUBLISHER_INVALID_MESSAGE', 'Invalid message body for "%s": %s', 400)
 )
 export const InvalidPropertiesError = notStored(
   createError<[string, string]>(
@@ -80,11 +80,11 @@ export const PublisherInvalidOptionError = createError<[string, string]>(
 
 /** Codes that mean "the broker cannot take this message now": HTTP 503 with Retry-After. */
 export const UNAVAILABLE_CODES: ReadonlySet<string> = new Set([
-  'FST_AMQP_PUBLISH_NACK',
-  'FST_AMQP_CONFIRM_TIMEOUT',
-  'FST_AMQP_BUFFER_FULL',
+  'FST_AMQP_PUBLISHER_NACK',
+  'FST_AMQP_PUBLISHER_CONFIRM_TIMEOUT',
+  'FST_AMQP_PUBLISHER_BUFFER_FULL',
   'FST_AMQP_PUBLISHER_CLOSED',
-  'FST_AMQP_CLOSED',
+  'FST_AMQP_CONNECTION_CLOSED',
 ])
 
 /** True for the errors a client should retry later (the broker is down, blocked, full or closing). */
@@ -97,7 +97,7 @@ export const PublisherAlreadyRegisteredError = createError(
   500
 )
 export const ExchangeNotFoundError = createError<[string, string]>(
-  'FST_AMQP_EXCHANGE_NOT_FOUND',
+  'FST_AMQP_PUBLISHER_EXCHANGE_NOT_FOUND',
   'Exchange "%s" does not exist (publishing with routing key "%s"): declare it before publishing',
   500
 )
@@ -120,7 +120,7 @@ export const PublishAbortedError = createError<[{ cause: unknown }]>(
 // Stack frames kept on a buffer-full error: enough to find the caller.
 const SHED_STACK_FRAMES = 4
 
-/** FST_AMQP_BUFFER_FULL, cheap: refusals come by the thousand while the broker is away. */
+/** FST_AMQP_PUBLISHER_BUFFER_FULL, cheap: refusals come by the thousand while the broker is away. */
 export function shedError(bound: string): Error {
   const limit = Error.stackTraceLimit
   Error.stackTraceLimit = SHED_STACK_FRAMES

@@ -2,9 +2,9 @@ import type { MessageSchema } from './compile-schema.js'
 import { PublisherInvalidOptionError } from './errors.js'
 
 export interface PublisherOptions {
-  /** ms a publish may wait for the broker's confirm (buffered time included); then FST_AMQP_CONFIRM_TIMEOUT. Default 10 000. */
+  /** ms a publish may wait for the broker's confirm (buffered time included); then FST_AMQP_PUBLISHER_CONFIRM_TIMEOUT. Default 10 000. */
   confirmTimeout?: number
-  /** Bound of the messages waiting to be written (offline, or behind a slow socket). Past it: FST_AMQP_BUFFER_FULL. */
+  /** Bound of the messages waiting to be written (offline, or behind a slow socket). Past it: FST_AMQP_PUBLISHER_BUFFER_FULL. */
   buffer?: { maxMessages?: number; maxBytes?: number }
   /**
    * Bound of the messages written and not confirmed yet (messages; body bytes). Past it, publishes
@@ -20,7 +20,7 @@ export interface PublisherOptions {
   closeTimeout?: number
   /**
    * Send a nacked message again on a fresh channel until its deadline, then reject with
-   * FST_AMQP_PUBLISH_NACK (true, default); false rejects at the first nack. Default true: on
+   * FST_AMQP_PUBLISHER_NACK (true, default); false rejects at the first nack. Default true: on
    * RabbitMQ nacks are mostly transient (a quorum leader moving, a node going down).
    */
   retryNacked?: boolean

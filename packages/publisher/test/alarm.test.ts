@@ -33,7 +33,7 @@ t.test('memory alarm: publishes stay pending while blocked and resolve when it c
 })
 
 t.test(
-  'memory alarm: a publish fails with FST_AMQP_CONFIRM_TIMEOUT after its timeout; the route answers 503',
+  'memory alarm: a publish fails with FST_AMQP_PUBLISHER_CONFIRM_TIMEOUT after its timeout; the route answers 503',
   async (t) => {
     const { channel } = await rawChannel(t, node.url)
     const queue = await tempQueue(t, channel, 'alarm503', node.url)
@@ -53,11 +53,11 @@ t.test(
     const blocked = once(app.amqp, 'blocked')
     const direct = app.publisher.publish('', queue, { n: 1 })
     await blocked
-    await t.rejects(direct, { code: 'FST_AMQP_CONFIRM_TIMEOUT', statusCode: 503 })
+    await t.rejects(direct, { code: 'FST_AMQP_PUBLISHER_CONFIRM_TIMEOUT', statusCode: 503 })
 
     const response = await app.inject({ method: 'POST', url: '/orders', payload: { n: 2 } })
     t.equal(response.statusCode, 503, 'an unhandled publish failure is a 503, not a 500')
     t.equal(response.headers['retry-after'], '7')
-    t.equal(response.json().code, 'FST_AMQP_CONFIRM_TIMEOUT')
+    t.equal(response.json().code, 'FST_AMQP_PUBLISHER_CONFIRM_TIMEOUT')
   }
 )

@@ -34,7 +34,7 @@ t.test('a missing exchange refuses what goes to it only', async (t) => {
   const text = `NOT_FOUND - no exchange 'orders' in vhost '/'`
   const refusal = named(channelRefusal(publishClose(404, text), text))
   t.equal(refusal.maxMessageBytes, undefined)
-  t.match(refusal.errorFor(entry('orders', 1)), { code: 'FST_AMQP_EXCHANGE_NOT_FOUND', message: /"orders"/ })
+  t.match(refusal.errorFor(entry('orders', 1)), { code: 'FST_AMQP_PUBLISHER_EXCHANGE_NOT_FOUND', message: /"orders"/ })
   t.equal(refusal.errorFor(entry('other', 1)), null)
   t.ok(named(channelRefusal(null, text)), 'the text alone (no reply) still names it')
 })

@@ -65,7 +65,7 @@ t.test('a nack: nothing more on that channel; it is recycled and the message goe
 })
 
 t.test(
-  'a message nacked until its deadline rejects with FST_AMQP_PUBLISH_NACK; channels recycle at most 1/s',
+  'a message nacked until its deadline rejects with FST_AMQP_PUBLISHER_NACK; channels recycle at most 1/s',
   async (t) => {
     const { publisher, open, lose } = fakePublisher()
     let ch = open()
@@ -83,7 +83,7 @@ t.test(
     }
     const elapsed = Date.now() - started
     t.equal(p.status, 'rejected')
-    t.equal(p.error?.code, 'FST_AMQP_PUBLISH_NACK', 'says nack, not timeout')
+    t.equal(p.error?.code, 'FST_AMQP_PUBLISHER_NACK', 'says nack, not timeout')
     t.ok(channels >= 2, 'the nacked message went out again on a fresh channel')
     // The first recycle is immediate; each later one waits a second from the one before.
     t.ok(channels <= 2 + Math.floor(elapsed / 1_000), `at most one recycle a second (${channels} in ${elapsed} ms)`)
@@ -97,7 +97,7 @@ t.test('retryNacked: false rejects at the first nack', async (t) => {
   const p = track(publisher.publish('', 'q', {}))
   ch.nack(1)
   await flush()
-  t.equal(p.error?.code, 'FST_AMQP_PUBLISH_NACK')
+  t.equal(p.error?.code, 'FST_AMQP_PUBLISHER_NACK')
   await sleep(5)
   t.equal(ch.closes, 1, 'the channel is still recycled')
 })
@@ -111,7 +111,7 @@ t.test('a return followed by its ack rejects as unroutable, matched by messageId
   ch.ack(2, true)
   await flush()
   t.equal(a.status, 'resolved')
-  t.equal(b.error?.code, 'FST_AMQP_UNROUTABLE')
+  t.equal(b.error?.code, 'FST_AMQP_PUBLISHER_UNROUTABLE')
   t.match(b.error?.message, /"ex".*"b"/)
 })
 
@@ -167,8 +167,8 @@ t.test('timeouts: buffered and written publishes reject after their timeout; lat
   const patient = track(publisher.publish('', 'q', {}))
   const late = track(written)
   await Promise.all([
-    t.rejects(buffered, { code: 'FST_AMQP_CONFIRM_TIMEOUT', statusCode: 503 }),
-    t.rejects(written, { code: 'FST_AMQP_CONFIRM_TIMEOUT' }),
+    t.rejects(buffered, { code: 'FST_AMQP_PUBLISHER_CONFIRM_TIMEOUT', statusCode: 503 }),
+    t.rejects(written, { code: 'FST_AMQP_PUBLISHER_CONFIRM_TIMEOUT' }),
   ])
   t.equal(patient.status, 'pending')
   ch.ack(3, true)
@@ -233,7 +233,7 @@ t.test('a 404 for a missing exchange rejects its messages instead of re-sending 
   const good = track(publisher.publish('', 'q', {}))
   lose(`Channel closed by server: 404 (NOT-FOUND) with message "NOT_FOUND - no exchange 'nope' in vhost '/'"`)
   await flush()
-  t.equal(bad.error?.code, 'FST_AMQP_EXCHANGE_NOT_FOUND')
+  t.equal(bad.error?.code, 'FST_AMQP_PUBLISHER_EXCHANGE_NOT_FOUND')
   const ch2 = open()
   t.equal(ch2.written.length, 1, 'only the other message is sent again')
   ch2.ack(1)
@@ -329,7 +329,7 @@ t.test('a short timeout issued after a sweep skipped the pass still expires on t
   const patient = track(publisher.publish('', 'q', {}))
   await sleep(300) // a sweep (every 250 ms here) found nothing due for ten minutes
   const started = Date.now()
-  await t.rejects(publisher.publish('', 'q', {}, { timeout: 50 }), { code: 'FST_AMQP_CONFIRM_TIMEOUT' })
+  await t.rejects(publisher.publish('', 'q', {}, { timeout: 50 }), { code: 'FST_AMQP_PUBLISHER_CONFIRM_TIMEOUT' })
   // Waiting for the long deadline would take ten minutes: this bound holds on any loaded machine.
   t.ok(Date.now() - started < 60_000, 'rejected at its own deadline, not the long one')
   t.equal(patient.status, 'pending')

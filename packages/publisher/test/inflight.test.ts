@@ -42,12 +42,15 @@ t.test(
   }
 )
 
-t.test('past the buffer too: FST_AMQP_BUFFER_FULL, never stored', async (t) => {
+t.test('past the buffer too: FST_AMQP_PUBLISHER_BUFFER_FULL, never stored', async (t) => {
   const { publisher, open } = fakePublisher({ inflight: { maxMessages: 1 }, buffer: { maxMessages: 1 } })
   open()
   track(publisher.publish('', 'q', { n: 1 }))
   track(publisher.publish('', 'q', { n: 2 }))
-  await t.rejects(publisher.publish('', 'q', { n: 3 }), { code: 'FST_AMQP_BUFFER_FULL', mayHaveArrived: false })
+  await t.rejects(publisher.publish('', 'q', { n: 3 }), {
+    code: 'FST_AMQP_PUBLISHER_BUFFER_FULL',
+    mayHaveArrived: false,
+  })
 })
 
 t.test('a settled entry drops its body at once, though its tag is still unconfirmed', async (t) => {
@@ -60,7 +63,7 @@ t.test('a settled entry drops its body at once, though its tag is still unconfir
   const body = new WeakRef(ch.written[0]?.content as Buffer)
   ch.written.length = 0
   await new Promise((resolve) => setTimeout(resolve, 60))
-  t.match(expired, { status: 'rejected', error: { code: 'FST_AMQP_CONFIRM_TIMEOUT', mayHaveArrived: true } })
+  t.match(expired, { status: 'rejected', error: { code: 'FST_AMQP_PUBLISHER_CONFIRM_TIMEOUT', mayHaveArrived: true } })
   t.equal(publisher.pending, 0)
   // The window still holds the entry (tag 1 is not confirmed), not its body.
   gc?.()
@@ -78,7 +81,7 @@ t.test(
     await new Promise((resolve) => setTimeout(resolve, 60))
     t.same(
       expired.map((s) => s.error?.code),
-      ['FST_AMQP_CONFIRM_TIMEOUT', 'FST_AMQP_CONFIRM_TIMEOUT']
+      ['FST_AMQP_PUBLISHER_CONFIRM_TIMEOUT', 'FST_AMQP_PUBLISHER_CONFIRM_TIMEOUT']
     )
     await new Promise((resolve) => setTimeout(resolve, 20))
     t.equal(ch.closes, 1, 'the channel that confirms nothing is closed')
@@ -106,14 +109,14 @@ t.test('mayHaveArrived: false only when no copy can be stored', async (t) => {
   ch.ack(1)
   ch.nack(2)
   await flush()
-  t.match(returned.error, { code: 'FST_AMQP_UNROUTABLE', mayHaveArrived: false })
-  t.match(nacked.error, { code: 'FST_AMQP_PUBLISH_NACK', mayHaveArrived: false })
+  t.match(returned.error, { code: 'FST_AMQP_PUBLISHER_UNROUTABLE', mayHaveArrived: false })
+  t.match(nacked.error, { code: 'FST_AMQP_PUBLISHER_NACK', mayHaveArrived: false })
   lose()
   const ch2 = open()
   const writtenThenClosed = track(publisher.publish('', 'q', { n: 4 }))
   ch2.nack(1)
   await flush()
-  t.match(lostThenNacked.error, { code: 'FST_AMQP_PUBLISH_NACK', mayHaveArrived: true })
+  t.match(lostThenNacked.error, { code: 'FST_AMQP_PUBLISHER_NACK', mayHaveArrived: true })
   lose()
   await publisher.close()
   t.match(writtenThenClosed.error, { code: 'FST_AMQP_PUBLISHER_CLOSED', mayHaveArrived: true })
@@ -124,7 +127,7 @@ t.test('never written (offline until its deadline): the timeout says it cannot a
   const { publisher } = fakePublisher()
   const offline = track(publisher.publish('', 'q', { n: 1 }, { timeout: 10 }))
   await new Promise((resolve) => setTimeout(resolve, 60))
-  t.match(offline.error, { code: 'FST_AMQP_CONFIRM_TIMEOUT', mayHaveArrived: false })
+  t.match(offline.error, { code: 'FST_AMQP_PUBLISHER_CONFIRM_TIMEOUT', mayHaveArrived: false })
 })
 
 t.test('a publish refusal the close does not name: suspects one at a time, the culprit refused alone', async (t) => {
@@ -165,7 +168,7 @@ t.test('a named refusal fails what it names, queued ones too; the rest go out ag
   lose(`NOT_FOUND - no exchange 'gone' in vhost '/'`, { code: 404, ...PUBLISH_CLOSE })
   const queued = track(publisher.publish('gone', 'k', { n: 3 }))
   await flush()
-  t.match(bad.error, { code: 'FST_AMQP_EXCHANGE_NOT_FOUND', mayHaveArrived: false })
+  t.match(bad.error, { code: 'FST_AMQP_PUBLISHER_EXCHANGE_NOT_FOUND', mayHaveArrived: false })
   t.equal(queued.status, 'pending', 'a publish after the close is written: the exchange may exist by now')
   const ch2 = open()
   t.same(

@@ -47,7 +47,7 @@ t.test(
     }
     t.same(
       Object.fromEntries(codes),
-      { FST_AMQP_CONFIRM_TIMEOUT: BATCHES * PER_BATCH },
+      { FST_AMQP_PUBLISHER_CONFIRM_TIMEOUT: BATCHES * PER_BATCH },
       'every publish timed out; none resolved without a confirm'
     )
     t.ok(proxy.droppedConfirms > 0, `${proxy.droppedConfirms} confirm frames dropped`)

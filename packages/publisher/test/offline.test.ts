@@ -69,7 +69,7 @@ t.test('broker unreachable: publishes wait in the buffer and go out in order whe
   )
 })
 
-t.test('past the bound, publishes fail at once with FST_AMQP_BUFFER_FULL (count and bytes)', async (t) => {
+t.test('past the bound, publishes fail at once with FST_AMQP_PUBLISHER_BUFFER_FULL (count and bytes)', async (t) => {
   const { app } = await offlineApp(t, {
     confirmTimeout: 30_000,
     closeTimeout: 100,
@@ -79,7 +79,7 @@ t.test('past the bound, publishes fail at once with FST_AMQP_BUFFER_FULL (count 
   for (const p of kept) p.catch(() => {}) // rejected at app.close()
   const over = app.publisher.publish('amq.direct', 'x', { small: true })
   t.ok(await settledNow(over), 'the 51st settles at once')
-  await t.rejects(over, { code: 'FST_AMQP_BUFFER_FULL', statusCode: 503 })
+  await t.rejects(over, { code: 'FST_AMQP_PUBLISHER_BUFFER_FULL', statusCode: 503 })
   t.equal(app.publisher.pending, 50, 'the buffer did not grow')
   t.notOk(await settledNow(kept[0] as Promise<unknown>), 'the buffered ones still wait')
 })
@@ -93,7 +93,7 @@ t.test('the byte bound holds too', async (t) => {
   const body = Buffer.alloc(1_000)
   const kept = [1, 2, 3].map(() => app.publisher.publish('amq.direct', 'x', body))
   for (const p of kept) p.catch(() => {})
-  await t.rejects(app.publisher.publish('amq.direct', 'x', body), { code: 'FST_AMQP_BUFFER_FULL' })
+  await t.rejects(app.publisher.publish('amq.direct', 'x', body), { code: 'FST_AMQP_PUBLISHER_BUFFER_FULL' })
   t.equal(app.publisher.pending, 3)
 })
 
@@ -110,7 +110,7 @@ t.test('memory stays bounded: 200,000 publishes against an unreachable broker', 
   let other = 0
   const buffered: Promise<unknown>[] = []
   const count = (err: { code?: string }) => {
-    if (err.code === 'FST_AMQP_BUFFER_FULL') full += 1
+    if (err.code === 'FST_AMQP_PUBLISHER_BUFFER_FULL') full += 1
     else other += 1
   }
   const began = Date.now()

@@ -45,9 +45,9 @@ t.test('fastify-plugin metadata: app.amqp alone, or the name alone, is not enoug
 })
 
 t.test('isUnavailableError tells the errors worth a retry later', async (t) => {
-  t.ok(isUnavailableError({ code: 'FST_AMQP_BUFFER_FULL' }))
-  t.ok(isUnavailableError({ code: 'FST_AMQP_CLOSED' }))
-  t.notOk(isUnavailableError({ code: 'FST_AMQP_UNROUTABLE' }))
+  t.ok(isUnavailableError({ code: 'FST_AMQP_PUBLISHER_BUFFER_FULL' }))
+  t.ok(isUnavailableError({ code: 'FST_AMQP_CONNECTION_CLOSED' }))
+  t.notOk(isUnavailableError({ code: 'FST_AMQP_PUBLISHER_UNROUTABLE' }))
   t.notOk(isUnavailableError(new Error('x')))
   t.notOk(isUnavailableError(null))
 })

@@ -126,7 +126,7 @@ t.test('403: a publish to an internal exchange; the broker closes the channel, o
 
 t.test('404: a publish to a missing exchange', async (t) => {
   const missing = uniqueName('no-such-exchange')
-  await check(t, { exchange: missing, routingKey: 'x' }, { code: 'FST_AMQP_EXCHANGE_NOT_FOUND' })
+  await check(t, { exchange: missing, routingKey: 'x' }, { code: 'FST_AMQP_PUBLISHER_EXCHANGE_NOT_FOUND' })
 })
 
 t.test('403: a user without write access to the exchange; the password never shows', async (t) => {

@@ -14,7 +14,7 @@ t.test('a body that fails its registered schema rejects before anything is sent'
   const queue = await tempQueue(t, channel)
   const app = await buildApp(t, { publisher: { schemas: { [`:${queue}`]: Order } } })
   const bad = app.publisher.publish('', queue, { id: 7, total: -1 } as never)
-  await t.rejects(bad, { code: 'FST_AMQP_INVALID_MESSAGE', statusCode: 400 })
+  await t.rejects(bad, { code: 'FST_AMQP_PUBLISHER_INVALID_MESSAGE', statusCode: 400 })
   const error = await bad.catch((err: Error) => err)
   t.match(String(error), /\/id/, 'names the failing path')
   t.match(String(error), /\/total/, 'lists every schema error')
@@ -31,12 +31,12 @@ t.test(
     const queue = await tempQueue(t, channel)
     const app = await buildApp(t, { publisher: { schemas: { [`:${queue}`]: OrderV1, 'orders:v034': Order } } })
     const bad = app.publisher.publish('', queue, { id: 'o-1', total: -1, extra: true } as never)
-    await t.rejects(bad, { code: 'FST_AMQP_INVALID_MESSAGE', statusCode: 400, mayHaveArrived: false })
+    await t.rejects(bad, { code: 'FST_AMQP_PUBLISHER_INVALID_MESSAGE', statusCode: 400, mayHaveArrived: false })
     const error = await bad.catch((err: Error) => err)
     t.match(String(error), /\/total/, 'names the failing path')
     t.match(String(error), /extra|additional/i, 'lists every schema error')
     await t.rejects(app.publisher.publish('orders', 'v034', { id: 1, total: 1 } as never), {
-      code: 'FST_AMQP_INVALID_MESSAGE',
+      code: 'FST_AMQP_PUBLISHER_INVALID_MESSAGE',
     })
     t.equal(app.publisher.pending, 0)
     await app.publisher.publish('', queue, { id: 'o-1', total: 3 })
@@ -65,12 +65,12 @@ t.test('keys without a schema and Buffer bodies are not validated', async (t) =>
   await t.resolves(app.publisher.publish('', queue, Buffer.from('raw')))
 })
 
-t.test('a body that is not JSON rejects with FST_AMQP_INVALID_MESSAGE', async (t) => {
+t.test('a body that is not JSON rejects with FST_AMQP_PUBLISHER_INVALID_MESSAGE', async (t) => {
   const app = await buildApp(t)
   const cyclic: Record<string, unknown> = {}
   cyclic.self = cyclic
-  await t.rejects(app.publisher.publish('amq.direct', 'x', cyclic), { code: 'FST_AMQP_INVALID_MESSAGE' })
-  await t.rejects(app.publisher.publish('amq.direct', 'x', undefined), { code: 'FST_AMQP_INVALID_MESSAGE' })
+  await t.rejects(app.publisher.publish('amq.direct', 'x', cyclic), { code: 'FST_AMQP_PUBLISHER_INVALID_MESSAGE' })
+  await t.rejects(app.publisher.publish('amq.direct', 'x', undefined), { code: 'FST_AMQP_PUBLISHER_INVALID_MESSAGE' })
 })
 
 t.test('an invalid HTTP body gets 400 and publishes nothing', async (t) => {

@@ -14,30 +14,33 @@ import {
   until,
 } from './fixtures/helpers.js'
 
-t.test('an unroutable mandatory message rejects with FST_AMQP_UNROUTABLE; its neighbours resolve', async (t) => {
-  const { channel } = await rawChannel(t)
-  const queue = await tempQueue(t, channel)
-  await channel.bindQueue(queue, 'amq.direct', 'routed')
-  const app = await buildApp(t)
-  const nowhere = uniqueName('nowhere')
-  const results = await Promise.allSettled(
-    Array.from({ length: 21 }, (_, n) =>
-      n === 10
-        ? app.publisher.publish('amq.direct', nowhere, { n })
-        : app.publisher.publish('amq.direct', 'routed', { n })
+t.test(
+  'an unroutable mandatory message rejects with FST_AMQP_PUBLISHER_UNROUTABLE; its neighbours resolve',
+  async (t) => {
+    const { channel } = await rawChannel(t)
+    const queue = await tempQueue(t, channel)
+    await channel.bindQueue(queue, 'amq.direct', 'routed')
+    const app = await buildApp(t)
+    const nowhere = uniqueName('nowhere')
+    const results = await Promise.allSettled(
+      Array.from({ length: 21 }, (_, n) =>
+        n === 10
+          ? app.publisher.publish('amq.direct', nowhere, { n })
+          : app.publisher.publish('amq.direct', 'routed', { n })
+      )
     )
-  )
-  const failed = results[10]
-  t.equal(failed?.status, 'rejected')
-  if (failed?.status === 'rejected') {
-    t.equal(failed.reason.code, 'FST_AMQP_UNROUTABLE')
-    t.equal(failed.reason.statusCode, 500, 'a configuration error, not a transient one')
-    t.match(failed.reason.message, /"amq\.direct"/)
-    t.match(failed.reason.message, nowhere)
+    const failed = results[10]
+    t.equal(failed?.status, 'rejected')
+    if (failed?.status === 'rejected') {
+      t.equal(failed.reason.code, 'FST_AMQP_PUBLISHER_UNROUTABLE')
+      t.equal(failed.reason.statusCode, 500, 'a configuration error, not a transient one')
+      t.match(failed.reason.message, /"amq\.direct"/)
+      t.match(failed.reason.message, nowhere)
+    }
+    t.equal(results.filter((r) => r.status === 'fulfilled').length, 20, 'the routed ones all resolved')
+    t.equal((await drainQueue(channel, queue)).length, 20)
   }
-  t.equal(results.filter((r) => r.status === 'fulfilled').length, 20, 'the routed ones all resolved')
-  t.equal((await drainQueue(channel, queue)).length, 20)
-})
+)
 
 t.test('publishes sharing a messageId: each routed one resolves, each unroutable one rejects', async (t) => {
   const { channel } = await rawChannel(t)
@@ -58,9 +61,9 @@ t.test('publishes sharing a messageId: each routed one resolves, each unroutable
   const dropped = settled.filter((_, i) => i % 2 === 1)
   t.equal(routed.filter((r) => r.status === 'fulfilled').length, 50, 'every stored one resolved')
   t.equal(
-    dropped.filter((r) => r.status === 'rejected' && r.reason.code === 'FST_AMQP_UNROUTABLE').length,
+    dropped.filter((r) => r.status === 'rejected' && r.reason.code === 'FST_AMQP_PUBLISHER_UNROUTABLE').length,
     50,
-    'every dropped one rejected FST_AMQP_UNROUTABLE'
+    'every dropped one rejected FST_AMQP_PUBLISHER_UNROUTABLE'
   )
   const messages = await drainQueue(channel, queue)
   t.same(
@@ -75,13 +78,13 @@ t.test('without mandatory, an unroutable message resolves (the broker drops it, 
   await t.resolves(app.publisher.publish('amq.direct', uniqueName('nowhere'), {}, { mandatory: false }))
 })
 
-t.test('a missing exchange rejects with FST_AMQP_EXCHANGE_NOT_FOUND and the channel recovers', async (t) => {
+t.test('a missing exchange rejects with FST_AMQP_PUBLISHER_EXCHANGE_NOT_FOUND and the channel recovers', async (t) => {
   const { channel } = await rawChannel(t)
   const queue = await tempQueue(t, channel)
   const app = await buildApp(t)
   const missing = uniqueName('no-such-exchange')
   await t.rejects(app.publisher.publish(missing, 'x', { n: 1 }), {
-    code: 'FST_AMQP_EXCHANGE_NOT_FOUND',
+    code: 'FST_AMQP_PUBLISHER_EXCHANGE_NOT_FOUND',
     message: new RegExp(missing),
   })
   await t.resolves(app.publisher.publish('', queue, { after: true }), 'publishing goes on on a new channel')
@@ -114,7 +117,7 @@ t.test('a nack is sent again on a fresh channel: it resolves once the broker tak
   t.same(stored && JSON.parse(stored.content.toString()), { n: 2 })
 })
 
-t.test('a message nacked until its deadline rejects with FST_AMQP_PUBLISH_NACK; publishing goes on', async (t) => {
+t.test('a message nacked until its deadline rejects with FST_AMQP_PUBLISHER_NACK; publishing goes on', async (t) => {
   const { channel } = await rawChannel(t)
   const queue = await tempQueue(t, channel)
   const { app, full, lines } = await fullQueueApp(t, channel)
@@ -122,7 +125,7 @@ t.test('a message nacked until its deadline rejects with FST_AMQP_PUBLISH_NACK; 
     lines.filter((line) => line.includes('"channel":"publisher"') && line.includes('amqp channel open')).length
   t.equal(opened(), 1)
   await t.rejects(app.publisher.publish('', full, { n: 2 }, { timeout: 300 }), {
-    code: 'FST_AMQP_PUBLISH_NACK',
+    code: 'FST_AMQP_PUBLISHER_NACK',
     statusCode: 503,
   })
   // The next publishes are confirmed, on a new channel.

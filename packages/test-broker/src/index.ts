@@ -1,6 +1,7 @@
 export type { ConnectionInfo, ConsumerInfo } from './cli-queries.js'
 export { type BrokerCluster, type BrokerClusterOptions, type ClusterStatus, startCluster } from './cluster.js'
 export { describeBroker } from './describe.js'
+export { type ErrorCodesOptions, testErrorCodes } from './error-codes.js'
 export { type FaultProxy, startFaultProxy } from './fault-proxy.js'
 export { type BrokerNode, type BrokerNodeOptions, startBroker } from './node.js'
 export { freePort } from './ports.js'
