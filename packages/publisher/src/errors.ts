@@ -1,12 +1,31 @@
 import createError from '@fastify/error'
+import { AmqpClosedError } from '@fastify-amqp/connection'
 
-// Every error this package throws, with a stable code. 503 = "the broker cannot take it now, retry later".
+// Every error this package throws, with a stable code FST_AMQP_PUBLISHER_<WHAT>. 503 = "the broker cannot take it
+// now, retry later". `instanceof` matches by code (@fastify/error), so it holds across two installed copies.
+// A code another package checks is typed as its literal (the consumer compares against it through `import type`).
+
+type Coded = { code: string; statusCode?: number }
+type NotStored<E extends Coded, Arg extends unknown[]> = createError.FastifyErrorConstructor<
+  E & { mayHaveArrived: false },
+  Arg
+>
+
+/** Marks an error class as "the message was not stored": `mayHaveArrived` is false on every instance. */
+function notStored<E extends Coded, Arg extends unknown[]>(
+  ErrorClass: createError.FastifyErrorConstructor<E, Arg>
+): NotStored<E, Arg> {
+  Object.defineProperty(ErrorClass.prototype, 'mayHaveArrived', { value: false, enumerable: true })
+  return ErrorClass as NotStored<E, Arg>
+}
+
+// Rejections of a publish.
 export const PublishNackError = createError<[string, string]>(
   'FST_AMQP_PUBLISHER_NACK',
   'The broker refused the message (basic.nack) published to exchange "%s" with routing key "%s"',
   503
 )
-export const UnroutableError = createError<[string, string]>(
+export const UnroutableError = createError<'FST_AMQP_PUBLISHER_UNROUTABLE', 500, [string, string]>(
   'FST_AMQP_PUBLISHER_UNROUTABLE',
   'No queue is bound for exchange "%s" with routing key "%s": the mandatory message was returned (check the bindings)',
   500
@@ -16,26 +35,6 @@ export const ConfirmTimeoutError = createError<[number]>(
   'The broker did not confirm the message within %d ms (it may still arrive: a retry can duplicate it)',
   503
 )
-type Coded = { code: string; statusCode?: number }
-type NotStoredClass<Arg extends unknown[]> = createError.FastifyErrorConstructor<Coded & { mayHaveArrived: false }, Arg>
-
-/** Marks an error class as "the message was not stored": `mayHaveArrived` is false on every instance. */
-function notStored<Arg extends unknown[]>(
-  ErrorClass: createError.FastifyErrorConstructor<Coded, Arg>
-): NotStoredClass<Arg> {
-  Object.defineProperty(ErrorClass.prototype, 'mayHaveArrived', { value: false, enumerable: true })
-  return ErrorClass as NotStoredClass<Arg>
-}
-
-/**
- * Says on a rejection whether the message may still arrive (set per rejection: the same code can
- * mean either, e.g. a confirm timeout of a message that was or was not written).
- */
-export function withArrival<E extends Error>(error: E, mayHaveArrived: boolean): E & { mayHaveArrived: boolean } {
-  Object.defineProperty(error, 'mayHaveArrived', { value: mayHaveArrived, enumerable: true, configurable: true })
-  return error as E & { mayHaveArrived: boolean }
-}
-
 export const BufferFullError = notStored(
   createError<[string]>(
     'FST_AMQP_PUBLISHER_BUFFER_FULL',
@@ -43,7 +42,7 @@ export const BufferFullError = notStored(
     503
   )
 )
-export const PublisherClosedError = createError<[string]>(
+export const PublisherClosedError = createError<'FST_AMQP_PUBLISHER_CLOSED', 503, [string]>(
   'FST_AMQP_PUBLISHER_CLOSED',
   'The publisher is closed: %s',
   503
@@ -58,43 +57,12 @@ export const InvalidPropertiesError = notStored(
     500
   )
 )
-
 export const MessageTooLargeError = notStored(
-  createError<[number, number, string]>(
+  createError<'FST_AMQP_PUBLISHER_MESSAGE_TOO_LARGE', 413, [number, number, string]>(
     'FST_AMQP_PUBLISHER_MESSAGE_TOO_LARGE',
     'The message body is %d bytes, over the limit of %d bytes (%s): it was not stored',
     413
   )
-)
-export const PublisherDependencyError = createError(
-  'FST_AMQP_PUBLISHER_DEPENDENCY',
-  '@fastify-amqp/publisher needs @fastify-amqp/connection: register it first (app.amqp is missing)',
-  500
-)
-export const PublisherInvalidOptionError = createError<[string, string]>(
-  'FST_AMQP_PUBLISHER_INVALID_OPTION',
-  'Invalid @fastify-amqp/publisher option "%s": %s',
-  500,
-  TypeError
-)
-
-/** Codes that mean "the broker cannot take this message now": HTTP 503 with Retry-After. */
-export const UNAVAILABLE_CODES: ReadonlySet<string> = new Set([
-  'FST_AMQP_PUBLISHER_NACK',
-  'FST_AMQP_PUBLISHER_CONFIRM_TIMEOUT',
-  'FST_AMQP_PUBLISHER_BUFFER_FULL',
-  'FST_AMQP_PUBLISHER_CLOSED',
-  'FST_AMQP_CONNECTION_CLOSED',
-])
-
-/** True for the errors a client should retry later (the broker is down, blocked, full or closing). */
-export function isUnavailableError(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && UNAVAILABLE_CODES.has((err as { code?: string }).code ?? '')
-}
-export const PublisherAlreadyRegisteredError = createError(
-  'FST_AMQP_PUBLISHER_ALREADY_REGISTERED',
-  '@fastify-amqp/publisher is already registered on this instance (app.publisher exists)',
-  500
 )
 export const ExchangeNotFoundError = createError<[string, string]>(
   'FST_AMQP_PUBLISHER_EXCHANGE_NOT_FOUND',
@@ -117,19 +85,28 @@ export const PublishAbortedError = createError<[{ cause: unknown }]>(
   500
 )
 
-// Stack frames kept on a buffer-full error: enough to find the caller.
-const SHED_STACK_FRAMES = 4
+// Registration and options.
+export const PublisherDependencyError = createError(
+  'FST_AMQP_PUBLISHER_DEPENDENCY',
+  '@fastify-amqp/publisher needs @fastify-amqp/connection: register it first (app.amqp is missing)',
+  500
+)
+export const PublisherInvalidOptionError = createError<[string, string]>(
+  'FST_AMQP_PUBLISHER_INVALID_OPTION',
+  'Invalid @fastify-amqp/publisher option "%s": %s',
+  500,
+  TypeError
+)
+export const PublisherAlreadyRegisteredError = createError(
+  'FST_AMQP_PUBLISHER_ALREADY_REGISTERED',
+  '@fastify-amqp/publisher is already registered on this instance (app.publisher exists)',
+  500
+)
 
-/** FST_AMQP_PUBLISHER_BUFFER_FULL, cheap: refusals come by the thousand while the broker is away. */
-export function shedError(bound: string): Error {
-  const limit = Error.stackTraceLimit
-  Error.stackTraceLimit = SHED_STACK_FRAMES
-  const error = new BufferFullError(bound)
-  Error.stackTraceLimit = limit
-  return error
-}
+/** The errors that mean "the broker cannot take this message now": HTTP 503 with Retry-After. */
+const UNAVAILABLE = [PublishNackError, ConfirmTimeoutError, BufferFullError, PublisherClosedError, AmqpClosedError]
 
-/** An aborted publish: coded, with the signal's reason as its cause (one signal may abort many publishes). */
-export function abortedError(signal: AbortSignal): Error {
-  return new PublishAbortedError({ cause: signal.reason })
+/** True for the errors a client should retry later (the broker is down, blocked, full or closing). */
+export function isUnavailableError(err: unknown): boolean {
+  return UNAVAILABLE.some((ErrorClass) => err instanceof ErrorClass)
 }

@@ -8,19 +8,17 @@ import { type CloseReply, channelRefusal } from './channel-refusal.js'
 import { ConfirmWindow } from './confirm-window.js'
 import { DONE, Entry, NEW, type PublishReceipt, QUEUED, SENT } from './entry.js'
 import {
-  abortedError,
   ConfirmTimeoutError,
   InvalidPropertiesError,
   PublisherClosedError,
   PublishNackError,
-  shedError,
   UnroutableError,
-  withArrival,
 } from './errors.js'
 import { sortLoss } from './loss.js'
 import { MessageIds } from './message-id.js'
 import { type PublisherOptions, type ResolvedPublisherOptions, resolvePublisherOptions } from './options.js'
 import { Recycler } from './recycler.js'
+import { abortedError, shedError, withArrival } from './rejections.js'
 import { type BodyFor, SchemaChecks } from './schemas.js'
 import { SendQueue } from './send-queue.js'
 import { Ticker } from './ticker.js'

@@ -1,8 +1,9 @@
-import amqp from '@fastify-amqp/connection'
+import createError from '@fastify/error'
+import amqp, { AmqpClosedError } from '@fastify-amqp/connection'
 import Fastify from 'fastify'
 import fp from 'fastify-plugin'
 import t from 'tap'
-import { isUnavailableError, publisher } from '../src/index.js'
+import { BufferFullError, isUnavailableError, publisher, UnroutableError } from '../src/index.js'
 import { SHARED_URL, uniqueName } from './fixtures/helpers.js'
 
 t.test('registered without the connection plugin: Fastify names the missing app.amqp', async (t) => {
@@ -45,9 +46,11 @@ t.test('fastify-plugin metadata: app.amqp alone, or the name alone, is not enoug
 })
 
 t.test('isUnavailableError tells the errors worth a retry later', async (t) => {
-  t.ok(isUnavailableError({ code: 'FST_AMQP_PUBLISHER_BUFFER_FULL' }))
-  t.ok(isUnavailableError({ code: 'FST_AMQP_CONNECTION_CLOSED' }))
-  t.notOk(isUnavailableError({ code: 'FST_AMQP_PUBLISHER_UNROUTABLE' }))
+  t.ok(isUnavailableError(new BufferFullError('1/1 messages')))
+  t.ok(isUnavailableError(new AmqpClosedError()))
+  // As thrown by a second installed copy of the publisher: @fastify/error's instanceof goes by the code.
+  t.ok(isUnavailableError(new (createError('FST_AMQP_PUBLISHER_CONFIRM_TIMEOUT', 'another copy'))()))
+  t.notOk(isUnavailableError(new UnroutableError('orders', 'order.placed')))
   t.notOk(isUnavailableError(new Error('x')))
   t.notOk(isUnavailableError(null))
 })
