@@ -1,3 +1,5 @@
+import type { AmqpClosedError } from '@fastify-amqp/connection'
+import type { MessageTooLargeError, PublisherClosedError, UnroutableError } from '@fastify-amqp/publisher'
 import type { FastifyBaseLogger } from 'fastify'
 import type { DeathReason } from './decode.js'
 import { attemptOf, type Delivery } from './delivery.js'
@@ -12,6 +14,14 @@ import type { PublisherLike, PublishOptions } from './types.js'
 // unacked meanwhile, so a lasting failure holds one slot and does not spin.
 const REPUBLISH_PAUSE = 500
 const REPUBLISH_PAUSE_MAX = 30_000
+
+// The codes a republish can fail with that change what happens next, typed by the packages that define them. Matched
+// by code: the error comes from whichever publisher is in use (app.publisher, maybe another installed copy, or ours).
+type CodeOf<E extends { prototype: { code: string } }> = E['prototype']['code']
+const TOO_LARGE: CodeOf<typeof MessageTooLargeError> = 'FST_AMQP_PUBLISHER_MESSAGE_TOO_LARGE'
+const PUBLISHER_CLOSED: CodeOf<typeof PublisherClosedError> = 'FST_AMQP_PUBLISHER_CLOSED'
+const CONNECTION_CLOSED: CodeOf<typeof AmqpClosedError> = 'FST_AMQP_CONNECTION_CLOSED'
+const UNROUTABLE: CodeOf<typeof UnroutableError> = 'FST_AMQP_PUBLISHER_UNROUTABLE'
 
 /** What the consumer does for Failures: the side queues and the publisher's fate are its business. */
 export interface FailureHooks {
@@ -147,7 +157,7 @@ export class Failures {
         await sent
       } catch (err) {
         const code = codeOf(err)
-        if (code === 'FST_AMQP_PUBLISHER_MESSAGE_TOO_LARGE') {
+        if (code === TOO_LARGE) {
           // The broker refuses a copy this large (its limit differs from the one that let the original in): trying
           // again cannot help. Rejected: the queue's own dead-letter exchange takes it if it has one (every quorum
           // queue does), otherwise the broker drops it.
@@ -158,7 +168,7 @@ export class Failures {
           delivery.reject()
           return
         }
-        if (code === 'FST_AMQP_PUBLISHER_CLOSED' || code === 'FST_AMQP_CONNECTION_CLOSED') {
+        if (code === PUBLISHER_CLOSED || code === CONNECTION_CLOSED) {
           // Nothing will go out any more (the publish connection gave up, or close): consuming stops first, so the
           // original handed back now is not delivered here again at once (a hot loop).
           const why = describeError(err)
@@ -167,7 +177,7 @@ export class Failures {
           delivery.requeue()
           return
         }
-        if (code === 'FST_AMQP_PUBLISHER_UNROUTABLE' && !redeclared && this.#def.sideQueues.has(queue)) {
+        if (code === UNROUTABLE && !redeclared && this.#def.sideQueues.has(queue)) {
           redeclared = true
           this.#log.warn(
             { messageId, target: queue },

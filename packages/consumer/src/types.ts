@@ -1,6 +1,9 @@
-import type { MessageSchema, StaticOf } from '@fastify-amqp/publisher'
-import type { ConsumeMessageFields, MessageProperties, MessagePropertyHeaders, Options } from 'amqplib'
+import type { MessageSchema, PublishOptions, StaticOf } from '@fastify-amqp/publisher'
+import type { ConsumeMessageFields, MessageProperties, MessagePropertyHeaders } from 'amqplib'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
+
+// The publisher's own type: the consumer publishes through it (app.publisher, or one of its own).
+export type { PublishOptions }
 
 /** Exponential: initial * factor^(attempt-1), capped at max. A number: the same delay every time. */
 export interface RetryDelay {
@@ -52,8 +55,6 @@ export type BodyOf<S> = S extends { body: infer B extends MessageSchema } ? Stat
 export type HeadersOf<S> = S extends { headers: infer H extends MessageSchema }
   ? StaticOf<H> & MessagePropertyHeaders
   : MessagePropertyHeaders
-
-export type PublishOptions = Options.Publish & { timeout?: number; signal?: AbortSignal; maxMessageBytes?: number }
 
 /** What a handler receives: one delivery, decoded and validated. */
 export interface ConsumerMessage<Body = unknown, Headers = MessagePropertyHeaders> {
