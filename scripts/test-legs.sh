@@ -36,8 +36,8 @@ done
 # A CI log may keep only its tail: what failed is printed again here, at the end.
 for log in "${failed[@]}"; do
   echo
-  echo "=== failures in $(basename "$log" .log) (the 'not ok' lines and what follows each, first 12) ==="
-  grep -n -A 14 -E '(^|: +)not ok ' "$log" | grep -v -E ': +# Subtest' | head -n 180
+  echo "=== failures in $(basename "$log" .log) (the 'not ok' and 'coverage UNDER' lines and what follows each) ==="
+  grep -n -A 14 -E '(^|: +)not ok |coverage UNDER' "$log" | grep -v -E ': +# Subtest' | head -n 180
 done
 
 echo
