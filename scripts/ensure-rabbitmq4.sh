@@ -17,6 +17,11 @@ DIST_PORT=25673
 EPMD_PORT=4370
 DATA=/var/lib/fastify-amqp-shared # inside the root
 
+# One run at a time: two runs building the root at once would delete each other's scratch dir.
+mkdir -p "$(dirname "$ROOT")"
+exec 9>"$ROOT.lock"
+flock 9
+
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") >/dev/null 2>&1; }
 version() { cat "$ROOT/etc/fastify-amqp-rabbitmq-version" 2>/dev/null || echo unknown; }
 
@@ -60,6 +65,9 @@ build_root() {
     4.*)
       echo "${installed%%-*} (Debian $suite)" >"$scratch/etc/fastify-amqp-rabbitmq-version"
       unmount_below "$scratch"
+      # A test run that started a disposable node meanwhile made $ROOT/tmp: without a server in it, it goes.
+      unmount_below "$ROOT"
+      rm -rf -- "$ROOT"
       mv "$scratch" "$ROOT"
       echo "RabbitMQ 4.x root ready: $(version)"
       return 0
