@@ -1,6 +1,7 @@
 import type { EventEmitter } from 'node:events'
 import type { Channel, ConfirmChannel } from 'amqplib'
 import type { FastifyBaseLogger } from 'fastify'
+import { ConsumePool, type ConsumePoolHealth } from './consume-pool.js'
 import { AmqpClosedError, AmqpConnectTimeoutError } from './errors.js'
 import { ManagedChannel, type ManagedChannelOptions } from './managed-channel.js'
 import {
@@ -21,7 +22,10 @@ export interface AmqpHealth {
   /** Successful reconnects, both connections together. */
   reconnects: number
   lastError: string | null
+  /** The publish connection, and the consume side (the worst of its pool, reconnects summed). */
   connections: Record<ConnectionRole, ConnectionHealth>
+  /** How many consume connections carry the consumers' channels. */
+  consumePool: ConsumePoolHealth
 }
 
 const ROLES: readonly ConnectionRole[] = ['publish', 'consume']
@@ -38,7 +42,8 @@ const SEVERITY: readonly ConnectionStatus[] = [
 /** `app.amqp`: the publish and consume connections of one Fastify instance, and their channels. */
 export class AmqpClient extends SafeEmitter<ConnectionEvents> {
   readonly #options: ResolvedOptions
-  readonly #connections: Record<ConnectionRole, ManagedConnection>
+  readonly #publish: ManagedConnection
+  readonly #consume: ConsumePool
   readonly #channels = new Set<{ close(): Promise<void> }>()
   readonly #log: FastifyBaseLogger
   readonly #secrets: string[]
@@ -49,45 +54,46 @@ export class AmqpClient extends SafeEmitter<ConnectionEvents> {
     super({ log, secrets })
     this.setMaxListeners(0)
     this.#options = options
-    const make = (role: ConnectionRole) => {
-      const connection = new ManagedConnection({ ...options, role, log, secrets })
+    const make = (role: ConnectionRole, member = 0) => {
+      const connection = new ManagedConnection({ ...options, role, member, log, secrets })
       for (const event of ['connected', 'disconnected', 'reconnecting', 'blocked', 'unblocked', 'closed'] as const) {
         // Re-emit as is; the payload carries the role. A user listener that throws is logged by our emit.
         ;(connection as EventEmitter).on(event, (info: unknown) => (this as EventEmitter).emit(event, info))
       }
       return connection
     }
-    this.#connections = { publish: make('publish'), consume: make('consume') }
+    this.#publish = make('publish')
+    this.#consume = new ConsumePool((member) => make('consume', member), options.channelsPerConnection, log)
     // Consumers declare their bindings through the consume connection. On a Khepri cluster another node
     // may not see a new binding yet, so publishing goes through the same node: it follows the consumers.
-    const { publish, consume } = this.#connections
+    const consume = this.#consume.primary
     consume.on('connected', () => {
-      if (consume.node !== null) publish.follow(consume.node)
+      if (consume.node !== null) this.#publish.follow(consume.node)
     })
     this.#log = log
     this.#secrets = secrets
   }
 
   get status(): ConnectionStatus {
-    const states = ROLES.map((role) => this.#connections[role].status)
-    return SEVERITY.find((state) => states.includes(state)) ?? 'connected'
+    return worst(this.#all().map((connection) => connection.status))
   }
 
-  /** The underlying connection for one role (for advanced use: its model, its signal). */
+  /** The underlying connection for one role (for advanced use: its model, its signal); the first of the consume pool. */
   connection(role: ConnectionRole): ManagedConnection {
-    return this.#connections[role]
+    return role === 'publish' ? this.#publish : this.#consume.primary
   }
 
   /** Opens the connections; with waitForConnection, resolves once both are up or throws a coded error. */
   async start(waitMs: number): Promise<void> {
-    for (const role of ROLES) this.#connections[role].start()
+    this.#publish.start()
+    this.#consume.start()
     if (!this.#options.waitForConnection) return
     let timer: NodeJS.Timeout | undefined
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new AmqpConnectTimeoutError(waitMs, this.health().lastError ?? 'none')), waitMs)
     })
     try {
-      await Promise.race([Promise.all(ROLES.map((role) => this.#connections[role].whenFirstConnected())), timeout])
+      await Promise.race([Promise.all(ROLES.map((role) => this.connection(role).whenFirstConnected())), timeout])
     } finally {
       clearTimeout(timer)
     }
@@ -100,14 +106,18 @@ export class AmqpClient extends SafeEmitter<ConnectionEvents> {
   ): ManagedChannel<ConfirmChannel> | ManagedChannel<Channel> {
     if (this.#closing) throw new AmqpClosedError()
     const role = options.connection ?? (options.confirm ? 'publish' : 'consume')
+    const connection = role === 'publish' ? this.#publish : this.#consume.place()
     const channel: ManagedChannel<Channel> = new ManagedChannel<Channel>(
-      this.#connections[role],
+      connection,
       options as ManagedChannelOptions<Channel>,
       {
         log: this.#log,
         secrets: this.#secrets,
         reconnect: this.#options.reconnect,
-        onClosed: () => this.#channels.delete(channel),
+        onClosed: () => {
+          this.#channels.delete(channel)
+          if (role === 'consume') this.#consume.release(connection)
+        },
       }
     )
     this.#channels.add(channel)
@@ -115,10 +125,7 @@ export class AmqpClient extends SafeEmitter<ConnectionEvents> {
   }
 
   health(): AmqpHealth {
-    const connections = {
-      publish: this.#connections.publish.health(),
-      consume: this.#connections.consume.health(),
-    }
+    const connections = { publish: this.#publish.health(), consume: poolHealth(this.#consume.connections) }
     const since = ROLES.map((role) => connections[role].connectedSince)
     return {
       status: this.status,
@@ -126,6 +133,7 @@ export class AmqpClient extends SafeEmitter<ConnectionEvents> {
       reconnects: connections.publish.reconnects + connections.consume.reconnects,
       lastError: connections.publish.lastError ?? connections.consume.lastError,
       connections,
+      consumePool: this.#consume.health(),
     }
   }
 
@@ -133,8 +141,30 @@ export class AmqpClient extends SafeEmitter<ConnectionEvents> {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       await Promise.all([...this.#channels].map((channel) => channel.close()))
-      await Promise.all(ROLES.map((role) => this.#connections[role].close()))
+      await Promise.all(this.#all().map((connection) => connection.close()))
     })()
     return this.#closing
+  }
+
+  #all(): ManagedConnection[] {
+    return [this.#publish, ...this.#consume.connections]
+  }
+}
+
+function worst(states: ConnectionStatus[]): ConnectionStatus {
+  return SEVERITY.find((state) => states.includes(state)) ?? 'connected'
+}
+
+/** The consume side as one connection: the worst state, the newest start, reconnects summed, the first error. */
+function poolHealth(connections: ManagedConnection[]): ConnectionHealth {
+  const all = connections.map((connection) => connection.health())
+  const first = all[0] as ConnectionHealth
+  const since = all.map((health) => health.connectedSince)
+  return {
+    status: worst(all.map((health) => health.status)),
+    url: first.url,
+    connectedSince: since.includes(null) ? null : (since.sort().at(-1) ?? null),
+    reconnects: all.reduce((sum, health) => sum + health.reconnects, 0),
+    lastError: all.find((health) => health.lastError !== null)?.lastError ?? null,
   }
 }

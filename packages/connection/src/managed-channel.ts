@@ -101,6 +101,11 @@ export class ManagedChannel<C extends Channel = Channel> extends SafeEmitter<Man
     if (connection.model) void this.#open()
   }
 
+  /** The connection that carries it (on the consume side, one of the pool's). */
+  get connection(): ManagedConnection {
+    return this.#connection
+  }
+
   /** The open channel, or null while it is being re-created. */
   get channel(): C | null {
     return this.#channel

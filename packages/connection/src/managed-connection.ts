@@ -37,6 +37,8 @@ export interface ConnectionHealth {
 
 export interface ManagedConnectionConfig extends ResolvedOptions {
   role: ConnectionRole
+  /** Its place in the consume pool, 0 for the first: connections after it are named `<role>-<member + 1>`. */
+  member?: number
   log: FastifyBaseLogger
   secrets: string[]
 }
@@ -60,6 +62,8 @@ function isConfigError(err: unknown): boolean {
  */
 export class ManagedConnection extends SafeEmitter<ConnectionEvents> {
   readonly role: ConnectionRole
+  /** The connection's name in logs and in the broker's list (`consume`, `consume-2`...). */
+  readonly name: string
   /** @internal Pins a broker's deprecated-feature denial on the channel setup that caused it. */
   readonly setups = new SetupGuard()
   #config: ManagedConnectionConfig
@@ -82,10 +86,12 @@ export class ManagedConnection extends SafeEmitter<ConnectionEvents> {
   #firstConnect: { promise: Promise<void>; resolve: () => void; reject: (err: Error) => void }
 
   constructor(config: ManagedConnectionConfig) {
-    super({ log: config.log, secrets: config.secrets, bindings: { role: config.role } })
+    const name = config.member ? `${config.role}-${config.member + 1}` : config.role
+    super({ log: config.log, secrets: config.secrets, bindings: { role: name } })
     // One listener per managed channel: many consumers are normal, not a leak.
     this.setMaxListeners(0)
     this.role = config.role
+    this.name = name
     this.#config = config
     this.#log = config.log
     this.#backoff = new Backoff(config.reconnect)
@@ -106,6 +112,11 @@ export class ManagedConnection extends SafeEmitter<ConnectionEvents> {
   /** The live amqplib connection, or null while down. */
   get model(): ChannelModel | null {
     return this.#model
+  }
+
+  /** The channels the broker allows on the live connection (its channel_max, as agreed at connect), or null while down. */
+  get channelMax(): number | null {
+    return (this.#model?.connection as { channelMax?: number } | undefined)?.channelMax ?? null
   }
 
   /** Aborts when close() starts: loops and waits tied to this connection stop. */
@@ -142,7 +153,7 @@ export class ManagedConnection extends SafeEmitter<ConnectionEvents> {
     this.#connectedSince = null
     this.#setStatus('reconnecting')
     this.#log.info(
-      { role: this.role, from: url, to: redactUrl(this.#config.urls[this.#urlIndex] ?? '') },
+      { role: this.name, from: url, to: redactUrl(this.#config.urls[this.#urlIndex] ?? '') },
       'amqp connection moving node'
     )
     void closeQuietly(model).then(() => this.#attempt())
@@ -181,7 +192,7 @@ export class ManagedConnection extends SafeEmitter<ConnectionEvents> {
     // An attempt in progress finishes by itself (bounded by connectTimeout) and closes what it opened.
     this.#setStatus('closed')
     this.emit('closed', { role: this.role })
-    this.#log.info({ role: this.role }, 'amqp connection closed')
+    this.#log.info({ role: this.name }, 'amqp connection closed')
   }
 
   #attempt(): void {
@@ -193,7 +204,7 @@ export class ManagedConnection extends SafeEmitter<ConnectionEvents> {
     const index = this.#urlIndex
     const rawUrl = this.#config.urls[index] as string
     const url = redactUrl(rawUrl)
-    this.#log.debug({ role: this.role, url, attempt: this.#backoff.attempt + 1 }, 'amqp connecting')
+    this.#log.debug({ role: this.name, url, attempt: this.#backoff.attempt + 1 }, 'amqp connecting')
     let model: ChannelModel | undefined
     // The socket can die while topology is declared: listen from the start, or its 'close' goes unseen
     // and a dead connection would be taken as up, never to reconnect.
@@ -204,7 +215,7 @@ export class ManagedConnection extends SafeEmitter<ConnectionEvents> {
     try {
       model = await connect(this.#withTuning(rawUrl), {
         timeout: this.#config.connectTimeout,
-        clientProperties: { connection_name: `${this.#config.connectionName}:${this.role}` },
+        clientProperties: { connection_name: `${this.#config.connectionName}:${this.name}` },
       })
       const opened = model
       opened.on('error', (err: Error) => this.#onConnectionError(opened, err))
@@ -244,16 +255,16 @@ export class ManagedConnection extends SafeEmitter<ConnectionEvents> {
     model.on('close', (err?: Error) => this.#onClosed(model, err))
     model.on('blocked', (reason: string) => {
       this.#setStatus('blocked')
-      this.#log.warn({ role: this.role, reason }, 'amqp connection blocked by the broker')
+      this.#log.warn({ role: this.name, reason }, 'amqp connection blocked by the broker')
       this.emit('blocked', { role: this.role, reason })
     })
     model.on('unblocked', () => {
       if (this.#model === model) this.#setStatus('connected')
-      this.#log.info({ role: this.role }, 'amqp connection unblocked')
+      this.#log.info({ role: this.name }, 'amqp connection unblocked')
       this.emit('unblocked', { role: this.role })
     })
     this.#setStatus('connected')
-    this.#log.info({ role: this.role, url, reconnects: this.#reconnects }, 'amqp connected')
+    this.#log.info({ role: this.name, url, reconnects: this.#reconnects }, 'amqp connected')
     this.#firstConnect.resolve()
     this.emit('connected', { role: this.role, url, reconnects: this.#reconnects })
     // follow() was called while this attempt ran.
@@ -264,7 +275,7 @@ export class ManagedConnection extends SafeEmitter<ConnectionEvents> {
     this.#lastError = this.#describe(err)
     const feature = deniedFeatureOf(err)
     if (feature === null) {
-      this.#log.warn({ role: this.role, err: this.#lastError }, 'amqp connection error')
+      this.#log.warn({ role: this.name, err: this.#lastError }, 'amqp connection error')
       return
     }
     // Emitted before amqplib fails the channels' pending calls, so the guard sees the setups still running.
@@ -272,7 +283,7 @@ export class ManagedConnection extends SafeEmitter<ConnectionEvents> {
     this.#denied = { model, denial }
     this.setups.denied(denial)
     this.#log.error(
-      { role: this.role, feature, err: this.#lastError },
+      { role: this.name, feature, err: this.#lastError },
       'amqp connection closed: deprecated feature denied'
     )
   }
@@ -293,7 +304,7 @@ export class ManagedConnection extends SafeEmitter<ConnectionEvents> {
     const error = err ? this.#describe(err) : 'closed by the broker'
     this.#lastError = error
     const lost = { role: this.role, url: this.url, error }
-    this.#log.warn({ role: this.role, url: lost.url, err: error }, 'amqp connection lost')
+    this.#log.warn({ role: this.name, url: lost.url, err: error }, 'amqp connection lost')
     if (isMetadataTimeout(err)) this.#nextUrl()
     this.#scheduleRetry(error, lost)
   }
@@ -303,11 +314,11 @@ export class ManagedConnection extends SafeEmitter<ConnectionEvents> {
     this.#lastError = error
     if (this.#abort.signal.aborted) return
     if (!this.#everConnected && isConfigError(err)) {
-      this.#log.error({ role: this.role, url: this.url, err: error }, 'amqp connection refused: not retrying')
+      this.#log.error({ role: this.name, url: this.url, err: error }, 'amqp connection refused: not retrying')
       this.#giveUp(error, err instanceof AmqpFeatureDeniedError ? err : undefined)
       return
     }
-    this.#log.warn({ role: this.role, url: this.url, err: error }, 'amqp connection attempt failed')
+    this.#log.warn({ role: this.name, url: this.url, err: error }, 'amqp connection attempt failed')
     this.#nextUrl()
     this.#scheduleRetry(error)
   }
@@ -323,7 +334,7 @@ export class ManagedConnection extends SafeEmitter<ConnectionEvents> {
    */
   #scheduleRetry(error: string, lost?: DisconnectedInfo): void {
     if (this.#backoff.attempt >= this.#config.reconnect.maxAttempts) {
-      this.#log.error({ role: this.role, attempts: this.#backoff.attempt, err: error }, 'amqp reconnect: giving up')
+      this.#log.error({ role: this.name, attempts: this.#backoff.attempt, err: error }, 'amqp reconnect: giving up')
       this.#giveUp(error, undefined, lost)
       return
     }
@@ -334,7 +345,7 @@ export class ManagedConnection extends SafeEmitter<ConnectionEvents> {
       this.#timer = null
       this.#attempt()
     }, delay)
-    this.#log.info({ role: this.role, attempt, delay }, 'amqp reconnect scheduled')
+    this.#log.info({ role: this.name, attempt, delay }, 'amqp reconnect scheduled')
     if (lost) this.emit('disconnected', lost)
     // A 'disconnected' listener may have closed us: then there is no reconnect to announce.
     if (!this.#abort.signal.aborted) this.emit('reconnecting', { role: this.role, attempt, delay, error })

@@ -34,6 +34,11 @@ export interface AmqpConnectionOptions {
   connectTimeout?: number
   /** Asserted on every (re)connect, before any channel is handed out. */
   topology?: Topology
+  /**
+   * Channels (one per consumer) on one consume connection before another opens beside it; lowered to the
+   * broker's channel_max when that is smaller. Default 1 000 (RabbitMQ's channel_max is 2 047).
+   */
+  channelsPerConnection?: number
 }
 
 export interface ResolvedOptions {
@@ -45,6 +50,7 @@ export interface ResolvedOptions {
   waitForConnection: boolean
   connectTimeout: number
   topology: Topology
+  channelsPerConnection: number
 }
 
 const DEFAULT_URL = 'amqp://guest:guest@127.0.0.1:5672'
@@ -66,6 +72,12 @@ function number(field: string, value: unknown, fallback: number, min: number, al
   }
   if (value < min) invalid(field, `must be >= ${min}, got ${value}`)
   return value
+}
+
+function integer(field: string, value: unknown, fallback: number, min: number): number {
+  const n = number(field, value, fallback, min)
+  if (!Number.isInteger(n)) invalid(field, `expected an integer, got ${n}`)
+  return n
 }
 
 function validUrl(field: string, value: unknown): string {
@@ -137,5 +149,6 @@ export function resolveOptions(options: AmqpConnectionOptions = {}): ResolvedOpt
     waitForConnection,
     connectTimeout: number('connectTimeout', options.connectTimeout, 10_000, 1),
     topology,
+    channelsPerConnection: integer('channelsPerConnection', options.channelsPerConnection, 1_000, 1),
   }
 }

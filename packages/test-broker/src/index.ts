@@ -14,6 +14,7 @@ export {
 } from './runtime.js'
 export {
   closeSharedConnectionsNamed,
+  listSharedConnectionNames,
   listSharedConsumers,
   SHARED_NODE_NAME,
   SHARED_URL,

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { type ConsumerInfo, closeConnectionsNamedWith, listConsumersWith } from './cli-queries.js'
+import { type ConsumerInfo, closeConnectionsNamedWith, listConnectionsWith, listConsumersWith } from './cli-queries.js'
 import { runRabbitmqctl } from './rabbitmqctl.js'
 import { brokerRuntime } from './runtime.js'
 
@@ -62,4 +62,10 @@ export function closeSharedConnectionsNamed(connectionName: string, reason?: str
 export async function listSharedConsumers(queue?: string): Promise<ConsumerInfo[]> {
   const consumers = await listConsumersWith(sharedRabbitmqctl)
   return queue === undefined ? consumers : consumers.filter((consumer) => consumer.queue === queue)
+}
+
+/** The connection_name of every shared-broker connection whose name starts with prefix (a test's own, by its unique name). */
+export async function listSharedConnectionNames(prefix: string): Promise<string[]> {
+  const connections = await listConnectionsWith(sharedRabbitmqctl)
+  return connections.flatMap(({ connectionName }) => (connectionName?.startsWith(prefix) ? [connectionName] : []))
 }

@@ -48,6 +48,16 @@ describe('app.amqp', () => {
   test('a connection names its login', () => {
     expect(app.amqp.connection('publish').username).type.toBe<string>()
   })
+
+  test('health counts the consume pool; a channel names its connection', () => {
+    expect(app.amqp.health().consumePool).type.toBe<{
+      connections: number
+      channels: number
+      channelsPerConnection: number
+    }>()
+    expect(app.amqp.channel().connection.name).type.toBe<string>()
+    expect(app.amqp.connection('consume').channelMax).type.toBe<number | null>()
+  })
 })
 
 describe('assertTopology', () => {
@@ -66,6 +76,7 @@ describe('options', () => {
       reconnect: { initialDelay: 100, maxDelay: 30_000, factor: 2, jitter: 'full' as const, maxAttempts: Infinity },
       waitForConnection: false,
       connectTimeout: 5_000,
+      channelsPerConnection: 500,
       topology: {
         exchanges: [{ name: 'orders', type: 'topic' }],
         queues: [{ name: 'q' }],
@@ -77,6 +88,7 @@ describe('options', () => {
   test('invalid options do not', () => {
     expect(app.register).type.not.toBeCallableWith(amqp, { url: 42 })
     expect(app.register).type.not.toBeCallableWith(amqp, { heartbeat: '10' })
+    expect(app.register).type.not.toBeCallableWith(amqp, { channelsPerConnection: '500' })
     expect(app.register).type.not.toBeCallableWith(amqp, { reconnect: { jitter: 'sometimes' } })
   })
 })
