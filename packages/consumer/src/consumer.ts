@@ -94,7 +94,7 @@ export class Consumer {
     const done = new Promise<void>((resolve) => {
       firstAttempt = resolve
     })
-    this.#managed = this.#deps.amqp.channel({
+    const managed = this.#deps.amqp.channel({
       name: this.#def.queue,
       prefetch: this.#def.prefetch,
       setup: async (channel) => {
@@ -105,8 +105,11 @@ export class Consumer {
         }
       },
     })
+    this.#managed = managed
     // With the connection down, setup runs on reconnect; do not hold up ready() for it, nor for long otherwise.
-    if (!this.#deps.amqp.connection('consume').model) return Promise.resolve()
+    // A pool connection opened for this consumer is still connecting the first time: that is worth the wait.
+    const { connection } = managed
+    if (!connection.model && connection.status !== 'connecting') return Promise.resolve()
     let timer: NodeJS.Timeout | undefined
     const slow = new Promise<void>((resolve) => {
       timer = setTimeout(() => {
@@ -191,14 +194,23 @@ export class Consumer {
     await this.#subscribe(state)
   }
 
+  /**
+   * Every declaration asked for at once: a channel answers them in order, so each binding still follows its
+   * queue and exchange, but none waits for our turn of the event loop. The first refusal closes the channel,
+   * and that is the error this rejects with.
+   */
   async #declare(channel: Channel): Promise<void> {
     const def = this.#def
-    await channel.assertQueue(def.queue, { durable: true, arguments: def.queueArguments })
-    for (const name of def.sideQueues.keys()) await this.#declareSide(channel, name)
+    const declared: Promise<unknown>[] = [
+      channel.assertQueue(def.queue, { durable: true, arguments: def.queueArguments }),
+    ]
+    for (const name of def.sideQueues.keys()) declared.push(this.#declareSide(channel, name))
     for (const binding of def.bindings) {
-      if (binding.exchangeType) await channel.assertExchange(binding.exchange, binding.exchangeType, { durable: true })
-      await channel.bindQueue(def.queue, binding.exchange, binding.routingKey, binding.arguments)
+      if (binding.exchangeType)
+        declared.push(channel.assertExchange(binding.exchange, binding.exchangeType, { durable: true }))
+      declared.push(channel.bindQueue(def.queue, binding.exchange, binding.routingKey, binding.arguments))
     }
+    await Promise.all(declared)
   }
 
   #declareSide(channel: Channel, name: string): Promise<unknown> {
