@@ -14,9 +14,6 @@ import { Redeliveries } from './redeliveries.js'
 import { describeConsumer } from './registry.js'
 import type { ConsumeHandler, ConsumerInfo, ConsumeSchema, PublisherLike } from './types.js'
 
-// ready() waits this long at most for a consumer's first subscription.
-const START_WAIT = 5_000
-
 export interface ConsumerDeps {
   amqp: AmqpClient
   publisher: () => PublisherLike
@@ -88,7 +85,10 @@ export class Consumer {
     return this.#suspended
   }
 
-  /** Opens the channel; resolves once the first setup attempt finished (subscribed, or failed and logged). */
+  /**
+   * Opens the channel; resolves once the first setup attempt finished (subscribed, or failed and logged), or at
+   * once while the connection is down (setup runs on reconnect). The plugin bounds how long ready() waits for it.
+   */
   start(): Promise<void> {
     let firstAttempt!: () => void
     const done = new Promise<void>((resolve) => {
@@ -106,18 +106,10 @@ export class Consumer {
       },
     })
     this.#managed = managed
-    // With the connection down, setup runs on reconnect; do not hold up ready() for it, nor for long otherwise.
     // A pool connection opened for this consumer is still connecting the first time: that is worth the wait.
     const { connection } = managed
     if (!connection.model && connection.status !== 'connecting') return Promise.resolve()
-    let timer: NodeJS.Timeout | undefined
-    const slow = new Promise<void>((resolve) => {
-      timer = setTimeout(() => {
-        this.#log.warn('amqp consumer not subscribed yet; it will be when its channel opens')
-        resolve()
-      }, START_WAIT)
-    })
-    return Promise.race([done, slow]).finally(() => clearTimeout(timer))
+    return done
   }
 
   /**

@@ -77,8 +77,7 @@ async function consumerPlugin(app: FastifyInstance, options: ConsumerPluginOptio
       publisher = ownPublisher
     }
     if (consumers.length > 0) gate.watch()
-    await Promise.all(consumers.map((consumer) => consumer.start()))
-    if (consumers.length > 0) log.info({ queues: consumers.map((c) => c.info.queue) }, 'amqp consumers started')
+    await startAll(consumers, log)
   })
   // preClose runs before every onClose hook, so the publishers that retries and handlers use are still open.
   app.addHook('preClose', async () => {
@@ -106,6 +105,35 @@ function normalize(args: unknown[]): ConsumeOptions {
   if (settings !== undefined && (typeof settings !== 'object' || settings === null))
     throw new ConsumerInvalidOptionError('options', 'expected consume(queue, options, handler)')
   return { ...settings, queue, handler }
+}
+
+// ready() waits this long at most for the consumers' first subscriptions.
+const START_WAIT = 5_000
+
+/** Starts every consumer; ready() waits for their first subscriptions, but not past START_WAIT. */
+async function startAll(consumers: Consumer[], log: FastifyBaseLogger): Promise<void> {
+  if (consumers.length === 0) return
+  let pending = consumers.length
+  const started = Promise.all(
+    consumers.map((consumer) =>
+      consumer.start().finally(() => {
+        pending -= 1
+      })
+    )
+  )
+  let timer: NodeJS.Timeout | undefined
+  const slow = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, START_WAIT)
+  })
+  await Promise.race([started, slow]).finally(() => clearTimeout(timer))
+  // One line for them all: thousands of consumers must not mean thousands of warnings.
+  if (pending > 0)
+    log.warn(
+      { pending, consumers: consumers.length, waited: START_WAIT },
+      'amqp consumers not subscribed yet; each will be when its channel opens'
+    )
+  const queues = consumers.length <= 20 ? consumers.map((c) => c.info.queue) : undefined
+  log.info({ consumers: consumers.length, queues }, 'amqp consumers started')
 }
 
 /**

@@ -4,7 +4,8 @@ import type { ConsumerInfo, ConsumeSchema } from './types.js'
 /** app.consumers: what was declared, in declaration order. */
 export class ConsumerRegistry {
   readonly #byQueue = new Map<string, ConsumerInfo>()
-  #list: readonly ConsumerInfo[] = Object.freeze([])
+  /** Made when read, not on every add: an app declaring thousands of consumers would copy it each time. */
+  #list: readonly ConsumerInfo[] | null = null
 
   has(queue: string): boolean {
     return this.#byQueue.has(queue)
@@ -12,18 +13,20 @@ export class ConsumerRegistry {
 
   add(info: ConsumerInfo): void {
     this.#byQueue.set(info.queue, info)
-    this.#list = Object.freeze([...this.#byQueue.values()])
+    this.#list = null
   }
 
   get list(): readonly ConsumerInfo[] {
+    this.#list ??= Object.freeze([...this.#byQueue.values()])
     return this.#list
   }
 
   /** A tree like printRoutes(): one block per queue with what feeds it and where failures go. */
   print(): string {
-    if (this.#list.length === 0) return '(no consumers)\n'
+    const list = this.list
+    if (list.length === 0) return '(no consumers)\n'
     const lines: string[] = []
-    for (const info of this.#list) {
+    for (const info of list) {
       const type = info.queueOptions.type ?? 'classic'
       lines.push(`${info.queue} (${type}, prefetch ${info.prefetch}, concurrency ${info.concurrency})`)
       for (const binding of info.bindings) {
