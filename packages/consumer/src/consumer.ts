@@ -43,6 +43,8 @@ export class Consumer {
   #stopping = false
   /** Why consuming is stopped while the app runs (publishing gone), or null. */
   #suspended: string | null = null
+  /** Paused by the app (pauseConsumer): no subscription until resumeConsumer, across reconnects too. */
+  #paused = false
   #idleWaiters: (() => void)[] = []
   readonly #redeliveries = new Redeliveries()
   /** basic.cancel calls in flight. */
@@ -83,6 +85,10 @@ export class Consumer {
 
   get suspended(): string | null {
     return this.#suspended
+  }
+
+  get paused(): boolean {
+    return this.#paused
   }
 
   /**
@@ -142,8 +148,33 @@ export class Consumer {
     this.#suspended = null
     if (this.#stopping) return
     this.#log.info('amqp consumer resuming: publishing is back')
+    if (this.#paused) return
     const state = this.#current
     if (state?.open && !state.consumerTag) void this.#resubscribe(state, null)
+  }
+
+  /**
+   * The app stops consuming this queue for a while (a dependency is down): basic.cancel, unstarted deliveries back
+   * to the queue; running handlers finish and ack on the channel, which stays open. Resolves once the broker
+   * answered the cancel. Before ready, the consumer starts paused.
+   */
+  async pause(): Promise<void> {
+    if (this.#paused || this.#stopping) return
+    this.#paused = true
+    this.#log.info({ running: this.#running.size }, 'amqp consumer paused (basic.cancel); running handlers finish')
+    const state = this.#current
+    if (state?.open && state.consumerTag) await this.#cancelOn(state)
+    if (this.#paused) this.#requeuePending()
+  }
+
+  /** Ends pause(): subscribes again on the open channel (resolved once subscribed), or when the channel opens. */
+  async unpause(): Promise<void> {
+    if (!this.#paused) return
+    this.#paused = false
+    if (this.#stopping) return
+    this.#log.info('amqp consumer resumed after a pause')
+    const state = this.#current
+    if (this.#suspended === null && state?.open && !state.consumerTag) await this.#resubscribe(state, null)
   }
 
   /** Resolves when no handler runs. */
@@ -181,8 +212,8 @@ export class Consumer {
     }
     if (this.#stopping) return
     this.#current = state
-    // Suspended: the channel is ready, and resume() subscribes on it.
-    if (this.#suspended !== null) return
+    // Suspended or paused: the channel is ready, and resume() or unpause() subscribes on it.
+    if (this.#suspended !== null || this.#paused) return
     await this.#subscribe(state)
   }
 
@@ -248,7 +279,7 @@ export class Consumer {
     tag = consumerTag
     state.consumerTag = consumerTag
     // close() or suspend() began while we subscribed: take it back at once.
-    if (this.#stopping || this.#suspended !== null) await this.#cancelOn(state)
+    if (this.#held()) await this.#cancelOn(state)
   }
 
   async #cancelOn(state: ChannelState): Promise<void> {
@@ -265,7 +296,7 @@ export class Consumer {
       this.#cancelling -= 1
     }
     // What came meanwhile waits unstarted: back to the queue now that the broker sends no more, or started (resumed).
-    if (this.#stopping || this.#suspended !== null) this.#requeuePending()
+    if (this.#held()) this.#requeuePending()
     else this.#next()
   }
 
@@ -273,7 +304,7 @@ export class Consumer {
     const delivery = new Delivery(state, raw)
     // Sent before our basic.cancel reached the broker: kept unstarted and handed back once the cancel is answered
     // (earlier, the broker could send it straight back here); with no cancel in flight, at once.
-    if (this.#stopping || this.#suspended !== null) {
+    if (this.#held()) {
       if (this.#cancelling > 0) this.#pending.push(delivery)
       else delivery.requeue()
       return
@@ -298,7 +329,7 @@ export class Consumer {
       running += 1
     }
     this.#pending = this.#pending.filter((delivery) => delivery.raw.fields.consumerTag !== tag)
-    if (this.#stopping || this.#suspended !== null || !state.open) return
+    if (this.#held() || !state.open) return
     this.#log.warn(
       { running },
       'amqp consumer cancelled by the broker (consumer timeout, queue deleted, or node down): re-declaring and re-subscribing'
@@ -315,7 +346,7 @@ export class Consumer {
       // deleted), which amqplib cannot route ("Unknown consumer") and answers by closing the connection.
       if (cancelled !== null) await state.channel.cancel(cancelled)
       await this.#declare(state.channel)
-      if (this.#stopping || this.#suspended !== null || !state.open || state.consumerTag) return
+      if (this.#held() || !state.open || state.consumerTag) return
       await this.#subscribe(state)
       this.#log.info(`amqp consumer re-subscribed ${why}`)
     } catch (err) {
@@ -364,6 +395,11 @@ export class Consumer {
     }
   }
 
+  /** Nothing new starts: closing, suspended (publishing gone) or paused by the app. */
+  #held(): boolean {
+    return this.#stopping || this.#suspended !== null || this.#paused
+  }
+
   #requeuePending(): void {
     const pending = this.#pending
     this.#pending = []
@@ -372,12 +408,7 @@ export class Consumer {
 
   #next(): void {
     // Stopping or suspended: nothing more starts; what waits is handed back once basic.cancel is answered.
-    while (
-      !this.#stopping &&
-      this.#suspended === null &&
-      this.#running.size < this.#def.concurrency &&
-      this.#pending.length > 0
-    ) {
+    while (!this.#held() && this.#running.size < this.#def.concurrency && this.#pending.length > 0) {
       const delivery = this.#pending.shift() as Delivery
       if (!delivery.state.open) continue
       void this.#run(delivery)

@@ -20,6 +20,11 @@ export const ConsumerAlreadyStartedError = createError<[string]>(
   'FST_AMQP_CONSUMER_ALREADY_STARTED',
   'Cannot declare a consumer for queue "%s": the application is already started (declare consumers before ready)'
 )
+export const ConsumerUnknownQueueError = createError<[string]>(
+  'FST_AMQP_CONSUMER_UNKNOWN_QUEUE',
+  'No consumer is declared for queue "%s"',
+  404
+)
 /** Aborts `message.signal` when the channel that delivered the message is gone: its ack would be void. */
 export const ConsumerChannelLostError = createError<[string]>(
   'FST_AMQP_CONSUMER_CHANNEL_LOST',

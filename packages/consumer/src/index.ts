@@ -8,6 +8,7 @@ import {
   ConsumerDrainTimeoutError,
   ConsumerDuplicateQueueError,
   ConsumerInvalidOptionError,
+  ConsumerUnknownQueueError,
 } from './errors.js'
 import { brokerDropWarning, drainBudget, resolveConsumer, resolvePluginOptions } from './options.js'
 import { PublishingGate } from './publishing.js'
@@ -30,6 +31,13 @@ declare module 'fastify' {
     readonly consumers: readonly ConsumerInfo[]
     /** The declared consumers as a tree, like printRoutes(). */
     printConsumers(): string
+    /**
+     * Stops consuming one queue until resumeConsumer(queue), across reconnects: basic.cancel, unstarted deliveries
+     * back to the queue, running handlers finish and ack. Resolves once the broker answered the cancel.
+     */
+    pauseConsumer(queue: string): Promise<void>
+    /** Consumes a paused queue again; resolves once subscribed (or at once while its channel is down). */
+    resumeConsumer(queue: string): Promise<void>
   }
 }
 
@@ -40,6 +48,12 @@ async function consumerPlugin(app: FastifyInstance, options: ConsumerPluginOptio
   const log = app.log.child({ plugin: '@fastify-amqp/consumer' })
   const registry = new ConsumerRegistry()
   const consumers: Consumer[] = []
+  const byQueue = new Map<string, Consumer>()
+  const consumerOf = (queue: string): Consumer => {
+    const found = byQueue.get(queue)
+    if (!found) throw new ConsumerUnknownQueueError(queue)
+    return found
+  }
   // Avvio bounds the preClose hook by pluginTimeout: past it, close() would reject and leave the connections open.
   const { drainMs, warning } = drainBudget(resolved, app.initialConfig.pluginTimeout ?? 0)
   if (warning) log.warn({ drainTimeout: resolved.drainTimeout, drainMs }, warning)
@@ -64,6 +78,7 @@ async function consumerPlugin(app: FastifyInstance, options: ConsumerPluginOptio
       publishingGone: (why) => gate.gone(why),
     })
     consumers.push(consumer)
+    byQueue.set(def.queue, consumer)
     registry.add(consumer.info)
     return this
   }
@@ -95,6 +110,8 @@ async function consumerPlugin(app: FastifyInstance, options: ConsumerPluginOptio
     getter: () => registry.list,
   })
   app.decorate('printConsumers', () => registry.print())
+  app.decorate('pauseConsumer', async (queue: string) => consumerOf(queue).pause())
+  app.decorate('resumeConsumer', async (queue: string) => consumerOf(queue).unpause())
 }
 
 function normalize(args: unknown[]): ConsumeOptions {

@@ -47,7 +47,12 @@ export class ConsumerRegistry {
 export function describeConsumer(
   def: ResolvedConsumer,
   schema: ConsumeSchema | undefined,
-  consumer: { readonly active: boolean; readonly inFlight: number; readonly suspended: string | null }
+  consumer: {
+    readonly active: boolean
+    readonly inFlight: number
+    readonly suspended: string | null
+    readonly paused: boolean
+  }
 ): ConsumerInfo {
   return Object.freeze({
     queue: def.queue,
@@ -70,6 +75,9 @@ export function describeConsumer(
     },
     get suspended() {
       return consumer.suspended
+    },
+    get paused() {
+      return consumer.paused
     },
   })
 }

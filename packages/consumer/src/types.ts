@@ -150,6 +150,8 @@ export interface ConsumerInfo {
   readonly active: boolean
   /** Why the consumer is stopped while the app runs (publishing has stopped for good), or null. */
   readonly suspended: string | null
+  /** True between app.pauseConsumer(queue) and app.resumeConsumer(queue). */
+  readonly paused: boolean
   /** Handlers running now. */
   readonly inFlight: number
 }

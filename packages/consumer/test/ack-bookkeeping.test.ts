@@ -236,3 +236,24 @@ t.test(
     t.equal(consumer.info.active, true)
   }
 )
+
+t.test(
+  'paused and suspended together: publishing back does not end a pause, and resuming waits for both',
+  async (t) => {
+    const { open, consumer } = await fakeConsumer({ handler: async () => {} })
+    const channel = await open()
+    t.equal(channel.consumerTags.length, 1, 'subscribed')
+    await consumer.pause()
+    await consumer.suspend('publishing gone')
+    consumer.resume()
+    await flush()
+    t.equal(consumer.info.active, false, 'still paused after publishing came back')
+    t.equal(channel.consumerTags.length, 1, 'no new subscription')
+    await consumer.suspend('publishing gone again')
+    await consumer.unpause()
+    t.equal(consumer.info.active, false, 'still suspended after the pause ended')
+    consumer.resume()
+    await until(() => channel.consumerTags.length === 2, 5_000, 'the subscription once neither holds it')
+    t.equal(consumer.info.active, true)
+  }
+)

@@ -104,6 +104,10 @@ describe('registry and exports', () => {
   test('app.consumers is read-only', () => {
     expect(app.consumers).type.toBe<readonly ConsumerInfo[]>()
     expect(app.printConsumers()).type.toBe<string>()
+    expect(app.pauseConsumer('q')).type.toBe<Promise<void>>()
+    expect(app.resumeConsumer('q')).type.toBe<Promise<void>>()
+    expect(app.pauseConsumer).type.not.toBeCallableWith()
+    expect(app.consumers[0]?.paused).type.toBe<boolean | undefined>()
   })
 
   test('the plugin registers with its options', () => {
