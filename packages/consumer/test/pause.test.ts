@@ -2,6 +2,7 @@ import { startFaultProxy } from '@fastify-amqp/test-broker'
 import t, { type Test } from 'tap'
 import {
   type Broker,
+  type BuildOptions,
   buildApp,
   deferred,
   deleteConsumerQueues,
@@ -16,6 +17,25 @@ async function sendWhileNobodyConsumes(t: Test, broker: Broker, queue: string, f
   for (let i = from; i < from + n; i += 1) await broker.send(queue, { i })
   await until(async () => (await broker.count(queue)) === n, 10_000, `${n} messages waiting in ${queue}`)
   t.equal((await broker.channel.checkQueue(queue)).consumerCount, 0, 'no subscription on the queue')
+}
+
+/** An app with one counting consumer on `queue` (not ready yet when `ready: false`), cleaned up at teardown. */
+async function countingApp(t: Test, queue: string, options: Pick<BuildOptions, 'connection' | 'ready'> = {}) {
+  const counter = { handled: 0 }
+  const app = await buildApp(t, {
+    ...options,
+    consumer: { retry: false },
+    declare: (app) => {
+      app.consume(queue, {}, async () => {
+        counter.handled += 1
+      })
+    },
+  })
+  t.teardown(async () => {
+    await app.close()
+    await deleteConsumerQueues(SHARED_URL, queue)
+  })
+  return { app, counter }
 }
 
 t.test('paused: a running handler finishes and acks, nothing else is handled; resumed: everything', async (t) => {
@@ -65,19 +85,8 @@ t.test('a paused consumer stays paused across a reconnect, and consumes after re
   const broker = await openBroker(t)
   const proxy = await startFaultProxy({ port: Number(new URL(SHARED_URL).port) })
   t.teardown(() => proxy.close())
-  let handled = 0
-  const app = await buildApp(t, {
+  const { app, counter } = await countingApp(t, queue, {
     connection: { url: proxy.url(SHARED_URL), reconnect: { initialDelay: 50, maxDelay: 500 } },
-    consumer: { retry: false },
-    declare: (app) => {
-      app.consume(queue, {}, async () => {
-        handled += 1
-      })
-    },
-  })
-  t.teardown(async () => {
-    await app.close()
-    await deleteConsumerQueues(SHARED_URL, queue)
   })
   await app.pauseConsumer(queue)
   const reconnects = app.amqp.health().connections.consume.reconnects
@@ -86,38 +95,25 @@ t.test('a paused consumer stays paused across a reconnect, and consumes after re
   await until(() => app.amqp.status === 'connected', 15_000, 'both connections back')
   // The channel is open again (its setup declared the queue) but nothing subscribes.
   await sendWhileNobodyConsumes(t, broker, queue, 0, 10)
-  t.equal(handled, 0, 'nothing handled while paused, before or after the reconnect')
+  t.equal(counter.handled, 0, 'nothing handled while paused, before or after the reconnect')
   t.equal(app.consumers[0]?.active, false)
 
   await app.resumeConsumer(queue)
-  await until(() => handled === 10, 10_000, 'every message handled after resume')
+  await until(() => counter.handled === 10, 10_000, 'every message handled after resume')
   t.equal(app.consumers[0]?.active, true)
 })
 
 t.test('paused before ready: the consumer starts without subscribing', async (t) => {
   const queue = uniqueName('pause-early')
   const broker = await openBroker(t)
-  let handled = 0
-  const app = await buildApp(t, {
-    ready: false,
-    consumer: { retry: false },
-    declare: (app) => {
-      app.consume(queue, {}, async () => {
-        handled += 1
-      })
-    },
-  })
-  t.teardown(async () => {
-    await app.close()
-    await deleteConsumerQueues(SHARED_URL, queue)
-  })
+  const { app, counter } = await countingApp(t, queue, { ready: false })
   await app.pauseConsumer(queue)
   await app.ready()
   t.equal(app.consumers[0]?.paused, true)
   await sendWhileNobodyConsumes(t, broker, queue, 0, 3)
-  t.equal(handled, 0)
+  t.equal(counter.handled, 0)
   await app.resumeConsumer(queue)
-  await until(() => handled === 3, 10_000, 'handled after resume')
+  await until(() => counter.handled === 3, 10_000, 'handled after resume')
 })
 
 t.test('an unknown queue is a coded error', async (t) => {
