@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import type { AmqpClient, ManagedChannel } from '@fastify-amqp/connection'
 import type { Channel, ConsumeMessage } from 'amqplib'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
@@ -271,10 +272,16 @@ export class Consumer {
   async #subscribe(state: ChannelState): Promise<void> {
     // Each subscription knows its own tag: a broker cancel names none, and later ones on this channel differ.
     let tag = ''
+    const { exclusive, priority, tagPrefix } = this.#def.subscription
     const { consumerTag } = await state.channel.consume(
       this.#def.queue,
       (msg) => (msg === null ? this.#onBrokerCancel(state, tag) : this.#onDelivery(state, msg)),
-      { noAck: false }
+      {
+        noAck: false,
+        exclusive,
+        ...(priority === undefined ? {} : { priority }),
+        ...(tagPrefix === null ? {} : { consumerTag: `${tagPrefix}.${randomUUID()}` }),
+      }
     )
     tag = consumerTag
     state.consumerTag = consumerTag

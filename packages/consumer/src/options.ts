@@ -48,6 +48,8 @@ export interface ResolvedConsumer {
   /** The delay queues and the DLQ with their arguments: what setup declares, and re-declares when one is gone. */
   sideQueues: ReadonlyMap<string, Record<string, unknown>>
   maxBodyBytes: number
+  /** basic.consume: exclusive and x-priority, and the tag prefix of each subscription (null: the broker names it). */
+  subscription: { exclusive: boolean; priority: number | undefined; tagPrefix: string | null }
 }
 
 // Under the broker's consumer_timeout (30 min), so on a quorum queue ours fires first and the message is
@@ -157,6 +159,8 @@ export function consumerQueueArguments(
   if (options.deliveryLimit !== undefined) args['x-delivery-limit'] = options.deliveryLimit
   if (options.messageTtl !== undefined) args['x-message-ttl'] = options.messageTtl
   if (options.maxLength !== undefined) args['x-max-length'] = options.maxLength
+  if (options.singleActiveConsumer) args['x-single-active-consumer'] = true
+  if (options.maxPriority !== undefined) args['x-max-priority'] = options.maxPriority
   if (deadLetter && brokerMayDrop(args) && args['x-dead-letter-exchange'] === undefined) {
     args['x-dead-letter-exchange'] = ''
     args['x-dead-letter-routing-key'] = deadLetterQueueName(queue)
@@ -186,6 +190,10 @@ function resolveQueueOptions(value: unknown): QueueOptions {
   integer('queueOptions.deliveryLimit', options.deliveryLimit, 0, 0)
   integer('queueOptions.messageTtl', options.messageTtl, 0, 0)
   integer('queueOptions.maxLength', options.maxLength, 0, 0)
+  boolean('queueOptions.singleActiveConsumer', options.singleActiveConsumer, false)
+  integer('queueOptions.maxPriority', options.maxPriority, 1, 1, 255)
+  if (options.maxPriority !== undefined && options.type === 'quorum')
+    invalid('queueOptions.maxPriority', 'quorum queues take no x-max-priority (they have two priorities of their own)')
   if (options.arguments !== undefined) object('queueOptions.arguments', options.arguments)
   return { ...options }
 }
@@ -239,6 +247,19 @@ export function resolveConsumer(options: ConsumeOptions, plugin: ResolvedPluginO
     deadLetterQueue: deadLetter ? deadLetterQueueName(queue) : null,
     sideQueues: sideQueues(queue, queueArguments, delays, deadLetter),
     maxBodyBytes: plugin.maxBodyBytes,
+    subscription: resolveSubscription(options),
+  }
+}
+
+function resolveSubscription(options: ConsumeOptions): ResolvedConsumer['subscription'] {
+  const priority = options.priority === undefined ? undefined : integer('priority', options.priority, 0, -(2 ** 31))
+  const tagPrefix = options.consumerTagPrefix
+  if (tagPrefix !== undefined && (typeof tagPrefix !== 'string' || tagPrefix === '' || tagPrefix.length > 200))
+    invalid('consumerTagPrefix', 'expected a non-empty string of at most 200 characters')
+  return {
+    exclusive: boolean('exclusiveConsumer', options.exclusiveConsumer, false),
+    priority,
+    tagPrefix: tagPrefix ?? null,
   }
 }
 
@@ -272,7 +293,10 @@ function sideQueues(
       'x-overflow': 'reject-publish',
     })
   }
-  if (deadLetter) queues.set(deadLetterQueueName(queue), { ...type })
+  // A DLQ keeps what sorts its messages (priority); single active consumer and limits are the main queue's.
+  const priority =
+    queueArguments['x-max-priority'] !== undefined ? { 'x-max-priority': queueArguments['x-max-priority'] } : {}
+  if (deadLetter) queues.set(deadLetterQueueName(queue), { ...type, ...priority })
   return queues
 }
 

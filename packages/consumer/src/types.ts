@@ -31,6 +31,13 @@ export interface QueueOptions {
   messageTtl?: number
   /** x-max-length. */
   maxLength?: number
+  /**
+   * x-single-active-consumer: of every app instance consuming the queue, one gets deliveries at a time and the
+   * next takes over when it goes (ordered processing with a standby). Main queue only.
+   */
+  singleActiveConsumer?: boolean
+  /** x-max-priority, 1..255 (classic queues; a quorum queue has two priorities of its own). Given to its DLQ too. */
+  maxPriority?: number
   /** Any other x-arguments, passed as they are. */
   arguments?: Record<string, unknown>
 }
@@ -114,6 +121,15 @@ export interface ConsumerSettings<S extends ConsumeSchema = ConsumeSchema> {
   retry?: RetryOptions | false
   /** Failed and poison messages go to `<queue>.dlq`. Default: the plugin's (true). */
   deadLetter?: boolean
+  /** Consumer priority (x-priority on basic.consume): the broker feeds higher ones first while they have room. */
+  priority?: number
+  /**
+   * basic.consume exclusive: no other consumer may consume the queue while this one does. Another instance's
+   * subscription is refused (403) and retried with backoff; `queueOptions.singleActiveConsumer` is the gentler way.
+   */
+  exclusiveConsumer?: boolean
+  /** Consumer tags `<prefix>.<random>` (what the management UI lists), instead of the broker's amq.ctag-... */
+  consumerTagPrefix?: string
 }
 
 export interface ConsumeOptions<S extends ConsumeSchema = ConsumeSchema> extends ConsumerSettings<S> {
