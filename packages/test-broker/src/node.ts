@@ -21,8 +21,15 @@ export interface BrokerNodeOptions {
   startTimeout?: number
   /** Which RabbitMQ to run; default: the one FASTIFY_AMQP_BROKER chooses (4.x unless it says 3.10). */
   runtime?: BrokerRuntime
-  /** Extra lines for the node's rabbitmq.conf (e.g. `consumer_timeout = 5000`). */
+  /**
+   * Extra lines for the node's rabbitmq.conf (e.g. `consumer_timeout = 5000`). `{dir}` stands for the node's
+   * own dir as the node sees it (inside the broker root for 4.x): where `files` are.
+   */
   config?: readonly string[]
+  /** Files written into the node's dir before it starts, by name (certificates for a TLS listener...). */
+  files?: Readonly<Record<string, string | Buffer>>
+  /** Plugins to enable (e.g. `rabbitmq_auth_mechanism_ssl`); none by default. */
+  plugins?: readonly string[]
   /**
    * The rabbit application's settings that rabbitmq.conf cannot set, written to advanced.config as
    * Erlang terms: e.g. `{ dead_letter_worker_publisher_confirm_timeout: 1000 }`. Numbers and booleans only.
@@ -119,11 +126,16 @@ class DisposableBrokerNode implements BrokerNode {
     const parent = this.runtime.root === undefined ? tmpdir() : join(this.runtime.root, 'tmp')
     this.dataDir = mkdtempSync(join(parent, `test-broker-${this.shortName}-`))
     this.innerDir = innerPath(this.runtime, this.dataDir)
-    writeFileSync(join(this.dataDir, 'enabled_plugins'), '[].\n')
+    writeFileSync(join(this.dataDir, 'enabled_plugins'), `[${(options.plugins ?? []).join(',')}].\n`)
     writeFileSync(join(this.dataDir, 'rabbitmq-env.conf'), '')
+    for (const [name, content] of Object.entries(options.files ?? {})) {
+      if (name.includes('/') || name.startsWith('.')) throw new Error(`files: "${name}" must be a plain file name`)
+      writeFileSync(join(this.dataDir, name), content)
+    }
     // A low disk limit, so a nearly full CI disk does not raise a disk alarm and block publishers by surprise.
     // On 4.x, transient non-exclusive queues are denied as a strict 4.x broker denies them.
-    const config = ['disk_free_limit.absolute = 10MB', ...(options.config ?? [])]
+    const lines = (options.config ?? []).map((line) => line.replaceAll('{dir}', this.innerDir))
+    const config = ['disk_free_limit.absolute = 10MB', ...lines]
     if (this.runtime.name === '4') config.push('deprecated_features.permit.transient_nonexcl_queues = false')
     writeFileSync(join(this.dataDir, 'rabbitmq.conf'), `${config.join('\n')}\n`)
     if (advanced !== undefined) writeFileSync(join(this.dataDir, 'advanced.config'), advanced)
