@@ -2,7 +2,7 @@ import type { EventEmitter } from 'node:events'
 import type { Channel, ConfirmChannel } from 'amqplib'
 import type { FastifyBaseLogger } from 'fastify'
 import { ConsumePool, type ConsumePoolHealth } from './consume-pool.js'
-import { AmqpClosedError, AmqpConnectTimeoutError } from './errors.js'
+import { AmqpClosedError, AmqpConnectTimeoutError, AmqpInvalidOptionError } from './errors.js'
 import { ManagedChannel, type ManagedChannelOptions } from './managed-channel.js'
 import {
   type ConnectionEvents,
@@ -47,6 +47,8 @@ export class AmqpClient extends SafeEmitter<ConnectionEvents> {
   readonly #channels = new Set<{ close(): Promise<void> }>()
   readonly #log: FastifyBaseLogger
   readonly #secrets: string[]
+  /** The latest updateSecret(): every connection, the pool's later ones too, connects with it. */
+  #secret: string | null = null
   #closing: Promise<void> | null = null
 
   constructor(options: ResolvedOptions, log: FastifyBaseLogger) {
@@ -55,7 +57,8 @@ export class AmqpClient extends SafeEmitter<ConnectionEvents> {
     this.setMaxListeners(0)
     this.#options = options
     const make = (role: ConnectionRole, member = 0) => {
-      const connection = new ManagedConnection({ ...options, role, member, log, secrets })
+      const secret = () => this.#secret
+      const connection = new ManagedConnection({ ...options, role, member, log, secrets, secret })
       for (const event of ['connected', 'disconnected', 'reconnecting', 'blocked', 'unblocked', 'closed'] as const) {
         // Re-emit as is; the payload carries the role. A user listener that throws is logged by our emit.
         ;(connection as EventEmitter).on(event, (info: unknown) => (this as EventEmitter).emit(event, info))
@@ -122,6 +125,21 @@ export class AmqpClient extends SafeEmitter<ConnectionEvents> {
     )
     this.#channels.add(channel)
     return channel
+  }
+
+  /**
+   * Rotates the password (an OAuth2 access token, say) without reconnecting: sent to every live connection with
+   * connection.update-secret, and used by every later connect. The secret is masked wherever text is logged.
+   */
+  async updateSecret(secret: string, reason = 'secret rotated'): Promise<void> {
+    if (typeof secret !== 'string' || secret.length === 0)
+      throw new AmqpInvalidOptionError('updateSecret(secret)', 'expected a non-empty string')
+    if (typeof reason !== 'string') throw new AmqpInvalidOptionError('updateSecret(reason)', 'expected a string')
+    if (this.#closing) throw new AmqpClosedError()
+    for (const masked of [secret, encodeURIComponent(secret)])
+      if (!this.#secrets.includes(masked)) this.#secrets.push(masked)
+    this.#secret = secret
+    await Promise.all(this.#all().map((connection) => connection.sendSecret(secret, reason)))
   }
 
   health(): AmqpHealth {

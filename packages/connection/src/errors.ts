@@ -40,3 +40,13 @@ export const AmqpFeatureDeniedError = createError<[string, string, { cause: unkn
   'RabbitMQ closed the connection: it denies the deprecated feature %s, asked for %s',
   500
 )
+export const AmqpTlsError = createError<[string]>(
+  'FST_AMQP_CONNECTION_TLS',
+  'TLS with the broker failed before any connection was made: %s (check tls.ca, tls.cert, tls.servername)',
+  503
+)
+export const AmqpUpdateSecretError = createError<[string, string]>(
+  'FST_AMQP_CONNECTION_UPDATE_SECRET',
+  'The %s connection could not take the new secret: %s',
+  503
+)

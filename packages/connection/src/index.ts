@@ -60,6 +60,7 @@ export {
 } from './managed-connection.js'
 export type { AmqpConnectionOptions, ReconnectOptions } from './options.js'
 export { redactUrl } from './redact.js'
+export type { TlsOptions } from './socket-options.js'
 export {
   assertTopology,
   type BindingDeclaration,

@@ -1,9 +1,15 @@
-import { type ChannelModel, connect } from 'amqplib'
+import { type ChannelModel, connect, credentials } from 'amqplib'
 import type { FastifyBaseLogger } from 'fastify'
 import { Backoff } from './backoff.js'
 import { closeQuietly } from './close-quietly.js'
 import { deniedFeatureOf } from './deprecated-features.js'
-import { AmqpConnectFailedError, AmqpFeatureDeniedError, AmqpTopologyError } from './errors.js'
+import {
+  AmqpConnectFailedError,
+  AmqpFeatureDeniedError,
+  AmqpTlsError,
+  AmqpTopologyError,
+  AmqpUpdateSecretError,
+} from './errors.js'
 import { isMetadataTimeout } from './metadata-timeout.js'
 import type { ResolvedOptions } from './options.js'
 import { describeError, redactUrl } from './redact.js'
@@ -39,6 +45,8 @@ export interface ManagedConnectionConfig extends ResolvedOptions {
   role: ConnectionRole
   /** Its place in the consume pool, 0 for the first: connections after it are named `<role>-<member + 1>`. */
   member?: number
+  /** The secret given to app.amqp.updateSecret(), which replaces the URLs' passwords; null until then. */
+  secret?: () => string | null
   log: FastifyBaseLogger
   secrets: string[]
 }
@@ -46,8 +54,29 @@ export interface ManagedConnectionConfig extends ResolvedOptions {
 // AMQP reply codes that retrying cannot fix: access refused, not found, precondition failed.
 const CONFIG_ERROR_CODES = new Set([403, 404, 406])
 
+// Node's codes for a certificate it refused, and OpenSSL's for a TLS alert from the broker (it refused ours).
+const TLS_REFUSALS = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+])
+
+function isTlsRefusal(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code
+  return typeof code === 'string' && (TLS_REFUSALS.has(code) || /^ERR_SSL_.*ALERT/.test(code))
+}
+
 /** Bad credentials, a topology the broker rejects or a feature it denies: before the first connection, fail fast. */
 function isConfigError(err: unknown): boolean {
+  if (isTlsRefusal(err)) return true
   const { cause, message } = (err ?? {}) as { cause?: { code?: unknown }; message?: unknown }
   if (/ACCESS[-_]REFUSED|NOT[-_]ALLOWED/.test(String(message))) return true
   if (err instanceof AmqpFeatureDeniedError) return true
@@ -213,10 +242,7 @@ export class ManagedConnection extends SafeEmitter<ConnectionEvents> {
       lostEarly = err ?? new Error('closed during connection setup')
     }
     try {
-      model = await connect(this.#withTuning(rawUrl), {
-        timeout: this.#config.connectTimeout,
-        clientProperties: { connection_name: `${this.#config.connectionName}:${this.name}` },
-      })
+      model = await connect(this.#withTuning(rawUrl), this.#socketOptions())
       const opened = model
       opened.on('error', (err: Error) => this.#onConnectionError(opened, err))
       opened.once('close', onEarlyClose)
@@ -315,7 +341,8 @@ export class ManagedConnection extends SafeEmitter<ConnectionEvents> {
     if (this.#abort.signal.aborted) return
     if (!this.#everConnected && isConfigError(err)) {
       this.#log.error({ role: this.name, url: this.url, err: error }, 'amqp connection refused: not retrying')
-      this.#giveUp(error, err instanceof AmqpFeatureDeniedError ? err : undefined)
+      const reason = isTlsRefusal(err) ? new AmqpTlsError(error) : undefined
+      this.#giveUp(error, err instanceof AmqpFeatureDeniedError ? err : reason)
       return
     }
     this.#log.warn({ role: this.name, url: this.url, err: error }, 'amqp connection attempt failed')
@@ -363,9 +390,45 @@ export class ManagedConnection extends SafeEmitter<ConnectionEvents> {
     this.#status = status
   }
 
-  /** The URL's own heartbeat and frameMax win over the options. */
+  /**
+   * Sends a new secret (an OAuth2 token) on the live connection, which the broker checks without a reconnect;
+   * the next connects take it from config.secret. Rejects when the connection goes before the broker answers.
+   */
+  async sendSecret(secret: string, reason: string): Promise<void> {
+    const model = this.#model
+    if (!model) return
+    let onClose: (() => void) | undefined
+    const closed = new Promise<never>((_, reject) => {
+      onClose = () => reject(new AmqpUpdateSecretError(this.name, 'it closed before the broker answered'))
+      model.once('close', onClose)
+    })
+    try {
+      await Promise.race([model.updateSecret(Buffer.from(secret), reason), closed])
+    } catch (err) {
+      if (err instanceof AmqpUpdateSecretError) throw err
+      throw new AmqpUpdateSecretError(this.name, this.#describe(err))
+    } finally {
+      model.off('close', onClose as () => void)
+    }
+  }
+
+  /** What amqplib's connect() takes besides the URL: socket and TLS options, credentials, client properties. */
+  #socketOptions(): Record<string, unknown> {
+    const { socketOptions, tls, sasl, clientProperties } = this.#config.socket
+    return {
+      ...socketOptions,
+      ...tls,
+      timeout: this.#config.connectTimeout,
+      clientProperties: { ...clientProperties, connection_name: `${this.#config.connectionName}:${this.name}` },
+      ...(sasl === 'external' ? { credentials: credentials.external() } : {}),
+    }
+  }
+
+  /** The URL's own heartbeat and frameMax win over the options; a secret from updateSecret() replaces its password. */
   #withTuning(url: string): string {
     const parsed = new URL(url)
+    const secret = this.#config.secret?.() ?? null
+    if (secret !== null) parsed.password = secret
     const { heartbeat, frameMax } = this.#config
     if (!parsed.searchParams.has('heartbeat')) parsed.searchParams.set('heartbeat', String(heartbeat))
     if (frameMax !== undefined && !parsed.searchParams.has('frameMax'))

@@ -1,6 +1,7 @@
 import type { Jitter } from './backoff.js'
 import { deprecatedQueueFeature } from './deprecated-features.js'
 import { AmqpDeprecatedFeatureError, AmqpInvalidOptionError } from './errors.js'
+import { resolveSocket, type SocketSettings, type TlsOptions } from './socket-options.js'
 import type { Topology } from './topology.js'
 
 export interface ReconnectOptions {
@@ -39,6 +40,14 @@ export interface AmqpConnectionOptions {
    * broker's channel_max when that is smaller. Default 1 000 (RabbitMQ's channel_max is 2 047).
    */
   channelsPerConnection?: number
+  /** TLS options for amqps:// URLs (see TlsOptions). */
+  tls?: TlsOptions
+  /** 'external': SASL EXTERNAL, the login is taken from the client certificate (tls.cert). Default 'plain'. */
+  sasl?: 'plain' | 'external'
+  /** Other socket options for net.connect / tls.connect (noDelay, keepAlive, keepAliveDelay...). */
+  socketOptions?: Record<string, unknown>
+  /** Extra client properties the broker shows (the management UI); connection_name stays ours. */
+  clientProperties?: Record<string, unknown>
 }
 
 export interface ResolvedOptions {
@@ -51,6 +60,8 @@ export interface ResolvedOptions {
   connectTimeout: number
   topology: Topology
   channelsPerConnection: number
+  /** What amqplib's connect() takes besides the URL: socket and TLS options, credentials, client properties. */
+  socket: SocketSettings
 }
 
 const DEFAULT_URL = 'amqp://guest:guest@127.0.0.1:5672'
@@ -150,5 +161,6 @@ export function resolveOptions(options: AmqpConnectionOptions = {}): ResolvedOpt
     connectTimeout: number('connectTimeout', options.connectTimeout, 10_000, 1),
     topology,
     channelsPerConnection: integer('channelsPerConnection', options.channelsPerConnection, 1_000, 1),
+    socket: resolveSocket(options, urls),
   }
 }

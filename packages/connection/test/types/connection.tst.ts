@@ -57,6 +57,7 @@ describe('app.amqp', () => {
     }>()
     expect(app.amqp.channel().connection.name).type.toBe<string>()
     expect(app.amqp.connection('consume').channelMax).type.toBe<number | null>()
+    expect(app.amqp.updateSecret('token', 'refreshed')).type.toBe<Promise<void>>()
   })
 })
 
@@ -77,6 +78,9 @@ describe('options', () => {
       waitForConnection: false,
       connectTimeout: 5_000,
       channelsPerConnection: 500,
+      tls: { ca: Buffer.from(''), cert: 'pem', key: 'pem', servername: 'rabbit.internal' },
+      sasl: 'external' as const,
+      clientProperties: { product: 'orders' },
       topology: {
         exchanges: [{ name: 'orders', type: 'topic' }],
         queues: [{ name: 'q' }],
@@ -89,6 +93,8 @@ describe('options', () => {
     expect(app.register).type.not.toBeCallableWith(amqp, { url: 42 })
     expect(app.register).type.not.toBeCallableWith(amqp, { heartbeat: '10' })
     expect(app.register).type.not.toBeCallableWith(amqp, { channelsPerConnection: '500' })
+    expect(app.register).type.not.toBeCallableWith(amqp, { sasl: 'kerberos' })
+    expect(app.register).type.not.toBeCallableWith(amqp, { tls: { cafile: '/x' } })
     expect(app.register).type.not.toBeCallableWith(amqp, { reconnect: { jitter: 'sometimes' } })
   })
 })
