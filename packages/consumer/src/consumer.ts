@@ -13,6 +13,7 @@ import { Message, type MessageContext } from './message.js'
 import type { ResolvedConsumer } from './options.js'
 import { Redeliveries } from './redeliveries.js'
 import { describeConsumer } from './registry.js'
+import { Replies } from './replies.js'
 import type { ConsumeHandler, ConsumerInfo, ConsumeSchema, PublisherLike } from './types.js'
 
 export interface ConsumerDeps {
@@ -37,6 +38,7 @@ export class Consumer {
   readonly #deps: ConsumerDeps
   readonly #context: MessageContext
   readonly #failures: Failures
+  readonly #replies: Replies
   #managed: ManagedChannel | null = null
   #current: ChannelState | null = null
   readonly #running = new Set<Delivery>()
@@ -73,6 +75,7 @@ export class Consumer {
       redeclare: (queue) => this.#redeclare(queue),
       publishingGone: deps.publishingGone,
     })
+    this.#replies = new Replies(deps.publisher, this.#log)
     this.info = describeConsumer(def, schema, this)
   }
 
@@ -437,6 +440,7 @@ export class Consumer {
         'amqp consumer: redelivery limit reached, dead-lettering it unrun'
       )
       await this.#failures.deadLetter(delivery, 'redelivery-limit', error, attempt)
+      await this.#replies.answerError(delivery, error, 'redelivery-limit')
       return
     }
     const decoded = this.#decoder.decode(delivery.raw)
@@ -446,12 +450,14 @@ export class Consumer {
         'amqp consumer: rejected message, dead-lettering it'
       )
       await this.#failures.deadLetter(delivery, decoded.reason, decoded.message, attempt)
+      await this.#replies.answerError(delivery, decoded.message, decoded.reason)
       return
     }
     const message = new Message(delivery, decoded.body, attempt, this.#context)
     const limit = this.#def.handlerTimeout
+    let result: unknown
     try {
-      await withHandlerTimeout(
+      result = await withHandlerTimeout(
         () => this.#handler.call(this.#instance, message as Parameters<ConsumeHandler>[0]),
         limit,
         () => {
@@ -462,9 +468,12 @@ export class Consumer {
         this.#limits
       )
     } catch (err) {
-      await this.#failures.handlerFailed(delivery, message, err)
+      const outcome = await this.#failures.handlerFailed(delivery, message, err)
+      if (outcome === 'given-up') await this.#replies.answerError(delivery, err)
       return
     }
+    // A request (replyTo set): the return value is its reply, sent before the ack.
+    if (delivery.raw.properties.replyTo) await this.#replies.answer(delivery, result)
     if (!delivery.ack()) message.log.debug('amqp consumer: ack dropped, the channel is gone; the broker redelivers')
   }
 

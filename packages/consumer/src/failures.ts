@@ -48,7 +48,8 @@ export class Failures {
     this.#hooks = hooks
   }
 
-  async handlerFailed(delivery: Delivery, message: Message, err: unknown): Promise<void> {
+  /** Retries or dead-letters the message; says which ('gone': its delivery was given up, nothing was done). */
+  async handlerFailed(delivery: Delivery, message: Message, err: unknown): Promise<'retried' | 'given-up' | 'gone'> {
     const { attempt } = message
     // Described once, never logged raw: a hostile thrown value can make a logger throw.
     const error = describeError(err)
@@ -57,7 +58,7 @@ export class Failures {
         { err: error },
         'amqp consumer: handler failed after its delivery was given up (channel lost, broker cancel, or drain timeout)'
       )
-      return
+      return 'gone'
     }
     const retryable = read(() => (err as { retryable?: unknown }).retryable) !== false
     const attempts = this.#def.retry.attempts
@@ -66,7 +67,7 @@ export class Failures {
       message.log.warn({ err: error, attempt, attempts, delay }, 'amqp consumer: handler failed, retry scheduled')
       const target = delayQueueName(this.#def.queue, delay)
       await this.#republish(delivery, target, retryOptions(delivery.raw.properties, attempt + 1, error))
-      return
+      return 'retried'
     }
     message.log.error(
       { err: error, attempt, attempts, retryable },
@@ -74,6 +75,7 @@ export class Failures {
     )
     const timedOut = read(() => err instanceof ConsumerHandlerTimeoutError) === true
     await this.deadLetter(delivery, timedOut ? 'handler-timeout' : 'handler-error', error, attempt)
+    return 'given-up'
   }
 
   /** To `<queue>.dlq`; `once`: a single try (plus one after re-declaring a deleted DLQ), not tried until it works. */

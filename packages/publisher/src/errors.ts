@@ -110,3 +110,17 @@ const UNAVAILABLE = [PublishNackError, ConfirmTimeoutError, BufferFullError, Pub
 export function isUnavailableError(err: unknown): boolean {
   return UNAVAILABLE.some((ErrorClass) => err instanceof ErrorClass)
 }
+
+// Rejections of a request (publisher.request, reply.request): each says whether the request may have been handled.
+export const RequestTimeoutError = createError<[number]>(
+  'FST_AMQP_PUBLISHER_REQUEST_TIMEOUT',
+  'No reply within %d ms; a late reply is dropped (the request may still be handled)',
+  504
+)
+export const RequestLostError = createError<[string]>(
+  'FST_AMQP_PUBLISHER_REQUEST_LOST',
+  'The reply channel closed before the reply came (%s); a direct reply-to answer cannot survive it',
+  503
+)
+/** The responder's handler failed: `remoteCode` is its error's code, when it had one. */
+export const RemoteError = createError<[string]>('FST_AMQP_PUBLISHER_REMOTE_ERROR', 'The responder failed: %s', 502)

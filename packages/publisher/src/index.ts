@@ -8,6 +8,7 @@ import {
 } from './errors.js'
 import type { PublisherOptions } from './options.js'
 import { Publisher, type PublishOptions, type PublishReceipt } from './publisher.js'
+import type { RequestOptions } from './requester.js'
 import type { BodyFor } from './schemas.js'
 
 export interface PublisherPluginOptions extends PublisherOptions {
@@ -23,12 +24,24 @@ export type ReplyPublish = <E extends string, R extends string>(
   options?: PublishOptions
 ) => Promise<PublishReceipt>
 
+/**
+ * reply.rpc: publisher.request with the request's id in an `x-request-id` header (the correlationId is the RPC's).
+ * Not `reply.request`, which is Fastify's own: the request the reply answers.
+ */
+export type ReplyRpc = <T = unknown, E extends string = string, R extends string = string>(
+  exchange: E,
+  routingKey: R,
+  body: BodyFor<E, R>,
+  options?: RequestOptions
+) => Promise<T>
+
 declare module 'fastify' {
   interface FastifyInstance {
     publisher: Publisher
   }
   interface FastifyReply {
     publish: ReplyPublish
+    rpc: ReplyRpc
   }
 }
 
@@ -61,6 +74,19 @@ async function publisherPlugin(app: FastifyInstance, options: PublisherPluginOpt
       throw err
     })
   } as ReplyPublish)
+  app.decorateReply('rpc', function rpc(
+    this: FastifyReply,
+    exchange: string,
+    routingKey: string,
+    body: unknown,
+    requestOptions?: RequestOptions
+  ): Promise<unknown> {
+    const headers = { 'x-request-id': String(this.request.id), ...requestOptions?.headers }
+    return publisher.request(exchange, routingKey, body, { ...requestOptions, headers }).catch((err: unknown) => {
+      if (isUnavailableError(err) && !this.sent) this.header('retry-after', retryAfter)
+      throw err
+    })
+  } as ReplyRpc)
 }
 
 // correlationId is an AMQP short string: 255 bytes at most.
@@ -102,4 +128,5 @@ export { type CompiledSchema, compileSchema, type MessageSchema, type StaticOf }
 export * from './errors.js'
 export type { PublisherOptions, ResolvedPublisherOptions } from './options.js'
 export { Publisher, type PublishOptions, type PublishReceipt } from './publisher.js'
+export { ERROR_REPLY_TYPE, type RequestOptions } from './requester.js'
 export type { BodyFor, PublisherSchemas, SchemaBodies } from './schemas.js'

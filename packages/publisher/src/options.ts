@@ -30,6 +30,8 @@ export interface PublisherOptions {
    * default max_message_size (the broker closes the channel for a larger message).
    */
   maxMessageBytes?: number
+  /** ms request() waits for the reply; then FST_AMQP_PUBLISHER_REQUEST_TIMEOUT. Default 10 000. */
+  requestTimeout?: number
 }
 
 export interface ResolvedPublisherOptions {
@@ -42,6 +44,7 @@ export interface ResolvedPublisherOptions {
   closeTimeout: number
   retryNacked: boolean
   maxMessageBytes: number
+  requestTimeout: number
 }
 
 // RabbitMQ 4.x's default max_message_size (3.x: 128 MiB).
@@ -89,5 +92,6 @@ export function resolvePublisherOptions(options: PublisherOptions = {}): Resolve
     closeTimeout: positive('closeTimeout', options.closeTimeout, 10_000, 0),
     retryNacked: flag('retryNacked', options.retryNacked, true),
     maxMessageBytes: positive('maxMessageBytes', options.maxMessageBytes, DEFAULT_MAX_MESSAGE_BYTES),
+    requestTimeout: positive('requestTimeout', options.requestTimeout, 10_000),
   }
 }

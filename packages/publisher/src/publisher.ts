@@ -19,6 +19,7 @@ import { MessageIds } from './message-id.js'
 import { type PublisherOptions, type ResolvedPublisherOptions, resolvePublisherOptions } from './options.js'
 import { Recycler } from './recycler.js'
 import { abortedError, shedError, withArrival } from './rejections.js'
+import { Requester, type RequestOptions } from './requester.js'
 import { type BodyFor, SchemaChecks } from './schemas.js'
 import { SendQueue } from './send-queue.js'
 import { Ticker } from './ticker.js'
@@ -87,10 +88,14 @@ export class Publisher {
   readonly #recycler = new Recycler()
   /** Entries nacked by the current confirm event, put back in the buffer together, in order. */
   readonly #nacked: Entry[] = []
+  readonly #amqp: AmqpClient
+  /** request()'s reply channel, made at the first request. */
+  #requester: Requester | null = null
 
   constructor(amqp: AmqpClient, options: PublisherOptions, log: FastifyBaseLogger) {
     this.#options = resolvePublisherOptions(options)
     this.#log = log
+    this.#amqp = amqp
     const schemas = Object.keys(this.#options.schemas).length > 0 ? new SchemaChecks(this.#options.schemas) : null
     this.#queue = new SendQueue(this.#options.maxMessages, this.#options.maxBytes)
     this.#ticker = new Ticker(this.#options.confirmTimeout, this.#sweep)
@@ -156,6 +161,22 @@ export class Publisher {
     return promise
   }
 
+  /**
+   * Publishes a request and resolves with its reply's body (JSON decoded), over direct reply-to: a consumer of
+   * `@fastify-amqp/consumer` answers with its handler's return value. Rejects with a coded error that says whether
+   * the request may have been handled (`mayHaveArrived`): timeout, remote error, lost channel, unroutable.
+   */
+  request<T = unknown, E extends string = string, R extends string = string>(
+    exchange: E,
+    routingKey: R,
+    body: BodyFor<E, R>,
+    options?: RequestOptions
+  ): Promise<T> {
+    if (this.#refusal !== null) return Promise.reject(withArrival(new PublisherClosedError(this.#refusal), false))
+    this.#requester ??= new Requester(this.#amqp, this.#admission, this.#log, this.#options.requestTimeout)
+    return this.#requester.request(exchange, routingKey, body, options) as Promise<T>
+  }
+
   /** Stops accepting, waits up to closeTimeout for outstanding confirms, rejects what is left, closes the channel. */
   close(): Promise<void> {
     this.#closing ??= this.#close()
@@ -164,6 +185,7 @@ export class Publisher {
 
   async #close(): Promise<void> {
     this.#refusal ??= 'close() was called'
+    await this.#requester?.close()
     if (this.pending > 0) {
       let timer: NodeJS.Timeout | undefined
       await new Promise<void>((resolve) => {

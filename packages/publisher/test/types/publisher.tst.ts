@@ -70,3 +70,18 @@ describe('plugin options', () => {
     ).type.not.toRaiseError()
   })
 })
+
+describe('request and reply.rpc', () => {
+  test('resolve with the reply, unknown unless typed', () => {
+    expect(app.publisher.request('', 'prices', { sku: 'A-1' })).type.toBe<Promise<unknown>>()
+    expect(app.publisher.request<{ price: number }>('', 'prices', { sku: 'A-1' }, { timeout: 500 })).type.toBe<
+      Promise<{ price: number }>
+    >()
+    expect(app.publisher.request('orders', 'order.placed', { id: 1, total: 3 })).type.toRaiseError()
+    expect(app.publisher.request('', 'prices', {}, { replyTo: 'x' })).type.toRaiseError()
+    app.get('/price', async (_request, reply) => {
+      expect(reply.rpc<{ price: number }>('', 'prices', { sku: 'A-1' })).type.toBe<Promise<{ price: number }>>()
+      return reply.rpc('', 'prices', { sku: 'A-1' })
+    })
+  })
+})
