@@ -229,7 +229,12 @@ export class Consumer {
   async #declare(channel: Channel): Promise<void> {
     const def = this.#def
     const declared: Promise<unknown>[] = [
-      channel.assertQueue(def.queue, { durable: true, arguments: def.queueArguments }),
+      channel.assertQueue(
+        def.queue,
+        def.exclusiveQueue
+          ? { exclusive: true, autoDelete: true, durable: false, arguments: def.queueArguments }
+          : { durable: true, arguments: def.queueArguments }
+      ),
     ]
     for (const name of def.sideQueues.keys()) declared.push(this.#declareSide(channel, name))
     for (const binding of def.bindings) {

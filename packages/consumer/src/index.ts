@@ -20,6 +20,7 @@ import type {
   ConsumerInfo,
   ConsumerPluginOptions,
   ConsumerSettings,
+  ExclusiveConsumeOptions,
   PublisherLike,
 } from './types.js'
 
@@ -66,7 +67,7 @@ async function consumerPlugin(app: FastifyInstance, options: ConsumerPluginOptio
 
   function consume(this: FastifyInstance, ...args: unknown[]): FastifyInstance {
     const declared = normalize(args)
-    if (started) throw new ConsumerAlreadyStartedError(String(declared.queue))
+    if (started) throw new ConsumerAlreadyStartedError(declared.queue ?? '(an exclusive queue)')
     const def = resolveConsumer(declared, resolved)
     if (registry.has(def.queue)) throw new ConsumerDuplicateQueueError(def.queue)
     const dropWarning = brokerDropWarning(def)
@@ -114,8 +115,8 @@ async function consumerPlugin(app: FastifyInstance, options: ConsumerPluginOptio
   app.decorate('resumeConsumer', async (queue: string) => consumerOf(queue).unpause())
 }
 
-function normalize(args: unknown[]): ConsumeOptions {
-  if (args.length === 1) return args[0] as ConsumeOptions
+function normalize(args: unknown[]): ConsumeOptions | ExclusiveConsumeOptions {
+  if (args.length === 1) return args[0] as ConsumeOptions | ExclusiveConsumeOptions
   const [queue, settings, handler] = args as [string, ConsumerSettings | undefined, ConsumeHandler]
   if (typeof queue !== 'string')
     throw new ConsumerInvalidOptionError('queue', 'expected consume(queue, options, handler)')
@@ -210,6 +211,7 @@ export type {
   ConsumerPluginOptions,
   ConsumerSettings,
   ConsumeSchema,
+  ExclusiveConsumeOptions,
   HeadersOf,
   PublisherLike,
   PublishOptions,

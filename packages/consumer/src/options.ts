@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto'
 import { AmqpDeprecatedFeatureError, deprecatedQueueFeature } from '@fastify-amqp/connection'
 import { ConsumerInvalidOptionError } from './errors.js'
 import type {
   BindingOptions,
   ConsumeOptions,
   ConsumerPluginOptions,
+  ExclusiveConsumeOptions,
   QueueOptions,
   RetryDelay,
   RetryOptions,
@@ -48,6 +50,8 @@ export interface ResolvedConsumer {
   /** The delay queues and the DLQ with their arguments: what setup declares, and re-declares when one is gone. */
   sideQueues: ReadonlyMap<string, Record<string, unknown>>
   maxBodyBytes: number
+  /** The queue is this instance's own: exclusive, auto-deleted, not durable (see ExclusiveConsumeOptions). */
+  exclusiveQueue: boolean
   /** basic.consume: exclusive and x-priority, and the tag prefix of each subscription (null: the broker names it). */
   subscription: { exclusive: boolean; priority: number | undefined; tagPrefix: string | null }
 }
@@ -214,11 +218,16 @@ function resolveBindings(value: unknown): ResolvedConsumer['bindings'] {
   })
 }
 
-export function resolveConsumer(options: ConsumeOptions, plugin: ResolvedPluginOptions): ResolvedConsumer {
-  object('consume options', options)
+export function resolveConsumer(
+  given: ConsumeOptions | ExclusiveConsumeOptions,
+  plugin: ResolvedPluginOptions
+): ResolvedConsumer {
+  object('consume options', given)
+  const exclusiveQueue = boolean('exclusive', (given as { exclusive?: unknown }).exclusive, false)
+  const options = exclusiveQueue ? exclusiveDefaults(given as ExclusiveConsumeOptions) : (given as ConsumeOptions)
   const queue = options.queue
   if (typeof queue !== 'string' || queue === '' || queue.startsWith('amq.'))
-    invalid('queue', 'expected a non-empty queue name not starting with "amq."')
+    invalid('queue', 'expected a non-empty queue name not starting with "amq." (or exclusive: true, without queue)')
   if (typeof options.handler !== 'function') invalid('handler', `expected a function for queue "${queue}"`)
   if (options.schema !== undefined) object('schema', options.schema)
   const queueOptions = resolveQueueOptions(options.queueOptions)
@@ -247,8 +256,24 @@ export function resolveConsumer(options: ConsumeOptions, plugin: ResolvedPluginO
     deadLetterQueue: deadLetter ? deadLetterQueueName(queue) : null,
     sideQueues: sideQueues(queue, queueArguments, delays, deadLetter),
     maxBodyBytes: plugin.maxBodyBytes,
+    exclusiveQueue,
     subscription: resolveSubscription(options),
   }
+}
+
+/**
+ * An exclusive consumer as a named one: its own queue name, and none of what would outlive the instance (delay
+ * queues, a DLQ) nor what only a durable queue has (queue types and limits, a redelivery count across instances).
+ */
+function exclusiveDefaults(options: ExclusiveConsumeOptions): ConsumeOptions {
+  for (const field of ['queue', 'retry', 'deadLetter', 'maxDeliveries', 'queueOptions'] as const) {
+    if ((options as unknown as Record<string, unknown>)[field] !== undefined)
+      invalid(field, `not for an exclusive consumer: its queue is its own, made and deleted with its connection`)
+  }
+  const prefix = options.queuePrefix ?? 'broadcast'
+  if (typeof prefix !== 'string' || prefix === '' || prefix.startsWith('amq.') || prefix.length > 200)
+    invalid('queuePrefix', 'expected a non-empty name of at most 200 characters not starting with "amq."')
+  return { ...options, queue: `${prefix}.${randomUUID()}`, retry: false, deadLetter: false, maxDeliveries: 0 }
 }
 
 function resolveSubscription(options: ConsumeOptions): ResolvedConsumer['subscription'] {

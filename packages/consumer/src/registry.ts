@@ -67,6 +67,7 @@ export function describeConsumer(
     deadLetterQueue: def.deadLetterQueue,
     delayQueues: Object.freeze([...new Set(def.delays)].map((ms) => delayQueueName(def.queue, ms))),
     hasBodySchema: Boolean(schema?.body),
+    exclusive: def.exclusiveQueue,
     get active() {
       return consumer.active
     },

@@ -137,9 +137,24 @@ export interface ConsumeOptions<S extends ConsumeSchema = ConsumeSchema> extends
   handler: ConsumeHandler<S>
 }
 
+/**
+ * A queue of this app instance's own, for fan-out (cache invalidation, server-sent events): exclusive to its
+ * connection, deleted by the broker when that closes, named `<queuePrefix>.<uuid>`, and declared and bound again
+ * after every reconnect. What is published while the instance is disconnected is not kept for it. No retries and
+ * no DLQ (they would outlive the instance): a failed or poison message is rejected, and logged.
+ */
+export interface ExclusiveConsumeOptions<S extends ConsumeSchema = ConsumeSchema>
+  extends Omit<ConsumerSettings<S>, 'retry' | 'deadLetter' | 'maxDeliveries'> {
+  exclusive: true
+  /** Default 'broadcast'. */
+  queuePrefix?: string
+  queue?: undefined
+  handler: ConsumeHandler<S>
+}
+
 export interface ConsumeFunction {
   // biome-ignore lint/complexity/noBannedTypes: {} is "no schema", so the body is unknown
-  <S extends ConsumeSchema = {}>(options: ConsumeOptions<S>): FastifyInstance
+  <S extends ConsumeSchema = {}>(options: ConsumeOptions<S> | ExclusiveConsumeOptions<S>): FastifyInstance
   // biome-ignore lint/complexity/noBannedTypes: as above
   <S extends ConsumeSchema = {}>(
     queue: string,
@@ -162,6 +177,8 @@ export interface ConsumerInfo {
   readonly deadLetterQueue: string | null
   readonly delayQueues: readonly string[]
   readonly hasBodySchema: boolean
+  /** The queue is this instance's own (exclusive: true): its name was made at consume(). */
+  readonly exclusive: boolean
   /** True while subscribed on an open channel. */
   readonly active: boolean
   /** Why the consumer is stopped while the app runs (publishing has stopped for good), or null. */

@@ -78,6 +78,13 @@ describe('app.consume', () => {
 
   test('invalid options do not compile', () => {
     expect(app.consume).type.not.toBeCallableWith({ queue: 'q' })
+    expect(app.consume).type.toBeCallableWith({
+      exclusive: true,
+      bindings: [{ exchange: 'x' }],
+      handler: async () => {},
+    })
+    expect(app.consume).type.not.toBeCallableWith({ exclusive: true, retry: false, handler: async () => {} })
+    expect(app.consume).type.not.toBeCallableWith({ handler: async () => {} })
     expect(app.consume).type.not.toBeCallableWith({ queue: 1, handler: async () => {} })
     expect(app.consume).type.not.toBeCallableWith({ queue: 'q', retry: { attempts: '3' }, handler: async () => {} })
     expect(app.consume).type.not.toBeCallableWith({
