@@ -1,0 +1,68 @@
+// The "Scale: consumers in one app" section of docs/BENCHMARKS.md (results.scale, bench/scale.js).
+import { fmt, table } from './report-format.js'
+
+const KB = 1024
+
+function phase(p, n) {
+  if (!p) return 'n/a'
+  return p.timedOut
+    ? `**${fmt(p.handled)} of ${fmt(n)}** (timed out after ${fmt(p.ms / 1000, 1)} s)`
+    : `${fmt(n)} of ${fmt(n)} in ${fmt(p.ms)} ms`
+}
+
+/** The largest run, judged on the issue's targets (5,000 consumers: ready < 10 s, heal < 5 s, < 30 KB each). */
+export function scaleTargets(scale) {
+  const run = scale.runs.at(-1)
+  if (!run) return []
+  const t = scale.targets
+  const n = `${fmt(run.consumers)} consumers`
+  const small =
+    run.consumers < t.consumers ? ` (run with ${fmt(run.consumers)}, the target is for ${fmt(t.consumers)})` : ''
+  return [
+    {
+      target: `scale: ${n}, ready() < ${t.readyMs / 1000} s${small}`,
+      figure: `${fmt(run.readyMs)} ms`,
+      ok: run.ready && run.readyMs < t.readyMs,
+    },
+    {
+      target: `scale: ${n}, every one consuming${small}`,
+      figure: `${fmt(run.consuming.handled)} of ${fmt(run.consumers)}`,
+      ok: !run.consuming.timedOut,
+    },
+    {
+      target: `scale: ${n}, all consuming again < ${t.healMs / 1000} s after a cut${small}`,
+      figure: run.heal.timedOut ? `${fmt(run.heal.handled)} of ${fmt(run.consumers)}` : `${fmt(run.heal.ms)} ms`,
+      ok: !run.heal.timedOut && run.heal.ms < t.healMs,
+    },
+    {
+      target: `scale: ${n}, RSS < ${t.rssPerConsumerBytes / KB} KB per consumer${small}`,
+      figure: `${fmt(run.rssPerConsumerBytes / KB, 1)} KB`,
+      ok: run.rssPerConsumerBytes < t.rssPerConsumerBytes,
+    },
+  ]
+}
+
+export function renderScale(scale, on) {
+  const rows = scale.runs.map((run) => [
+    fmt(run.consumers),
+    run.ready ? `${fmt(run.readyMs)} ms` : `**timed out** (${fmt(run.readyMs)} ms)`,
+    phase(run.consuming, run.consumers),
+    `${fmt(run.rssDeltaBytes / KB ** 2, 1)} MB`,
+    `${fmt(run.rssPerConsumerBytes / KB, 1)} KB`,
+    phase(run.heal, run.consumers),
+    `${fmt(run.closeMs)} ms`,
+  ])
+  return `## Scale: consumers in one app (${on})
+
+One Fastify app (its own process, \`--expose-gc\`) with N \`app.consume\` consumers, each on its own classic durable
+queue (uniquely named, declared by the consumer, deleted afterwards), connected through the fault proxy. *ready*:
+\`app.ready()\`, which declares and subscribes every consumer. *Consuming*: one message published to each queue
+straight to the broker, until every handler ran. *RSS*: after that and a GC, minus the RSS of the same app before its
+consumers were added (the connection's own cost included), over N. *After a cut*: the proxy cuts every connection, one
+new message goes to each queue, until every handler ran again. A wait that times out reports how many of the N
+handlers ran: one consume connection holds at most \`channel_max\` (2,047) channels, so with a channel per consumer
+on one connection the others never consume.
+
+${table(['consumers', 'ready', 'consuming', 'RSS growth', 'RSS per consumer', 'after a cut, consuming again', 'close'], rows)}
+`
+}
