@@ -3,13 +3,19 @@ import { aheadNotes } from './report-ahead.js'
 import { fmt, ratio, table, x } from './report-format.js'
 import { HTTP_LABELS } from './report-workloads.js'
 
+/** Kept below 95% of the offered rate: the route could not keep up, so its latencies are mostly queueing. */
+export function saturated(s, rate) {
+  return s.requestsPerSecond.median < 0.95 * Number(rate)
+}
+
 /** p99 of `ours` over that of each hand-written route, per rate: what the target (<= 1.1x) is judged on. */
 export function p99Ratios(latency) {
   const out = []
   for (const [rate, byMode] of Object.entries(latency.byRate)) {
     for (const mode of ['amqplib', 'amqplib-same-properties']) {
-      if (byMode[mode] && byMode.ours)
-        out.push({ rate, mode, ratio: ratio(byMode.ours.p99.median, byMode[mode].p99.median) })
+      if (!byMode[mode] || !byMode.ours) continue
+      const r = ratio(byMode.ours.p99.median, byMode[mode].p99.median)
+      out.push({ rate, mode, ratio: r, saturated: [byMode.ours, byMode[mode]].some((s) => saturated(s, rate)) })
     }
   }
   return out
@@ -51,7 +57,7 @@ the request rate the route kept up with (below the offered rate, the route was s
     const same = byMode['amqplib-same-properties']?.p99.median
     const rows = Object.entries(byMode).map(([mode, s]) => [
       HTTP_LABELS[mode] ?? mode,
-      `${fmt(s.requestsPerSecond.median)} req/s`,
+      `${fmt(s.requestsPerSecond.median)} req/s${saturated(s, rate) ? ' (saturated)' : ''}`,
       fmt(s.p50.median, 1),
       `${fmt(s.p99.median, 1)} (${fmt(s.p99.min, 1)} – ${fmt(s.p99.max, 1)})`,
       fmt(s.max.median, 1),

@@ -18,8 +18,8 @@ export function leftAfterClose(byName) {
   return `Messages still in the queue after a contender closed (not acked before close): ${list.join('; ')}.\n`
 }
 
-/** The sections of `results` that ran, as markdown strings, in the report's order (work goes after consume). */
-export function renderWorkloads(results) {
+/** The sections of `results` that ran, as markdown strings, in the report's order; afterConsume go before work. */
+export function renderWorkloads(results, afterConsume = []) {
   const parts = []
   const on = results.machine.rabbitmq
   if (results.publish) {
@@ -113,6 +113,7 @@ ${aheadNotes(byName, 'consume')}
     if (c.leftAfterClose) parts.push(leftAfterClose(c.leftAfterClose))
   }
 
+  parts.push(...afterConsume)
   if (results.work) parts.push(renderWork(results.work, on))
 
   if (results.reconnect) {

@@ -55,10 +55,11 @@ ${table(
 ${renderMethod(results)}
 `)
 
-  parts.push(...renderWorkloads(results))
   const on = machine.rabbitmq
-  if (results.quorum) parts.push(renderQuorum(results.quorum, on))
-  if (results.latency) parts.push(renderLatency(results.latency, on))
+  const afterConsume = []
+  if (results.quorum) afterConsume.push(renderQuorum(results.quorum, on))
+  if (results.latency) afterConsume.push(renderLatency(results.latency, on))
+  parts.push(...renderWorkloads(results, afterConsume))
   if (results.scale) parts.push(renderScale(results.scale, on))
   parts.push(renderBrokers(results))
   parts.push(renderNotes())
@@ -136,12 +137,9 @@ export function renderSummary(results) {
       secondaries: [],
       machine: { rabbitmq: other.rabbitmq },
     })
-    lines.push(
-      ...sub
-        .split('\n')
-        .slice(1)
-        .map((line) => `  ${line}`)
-    )
+    // Its figures only: the targets are judged on the primary broker.
+    const figures = sub.split('\n').slice(1)
+    lines.push(...figures.slice(0, figures.indexOf(`  targets (${other.rabbitmq}):`)).map((line) => `  ${line}`))
   }
   lines.push(`  targets (${results.machine.rabbitmq}):`)
   for (const row of targets(results)) {

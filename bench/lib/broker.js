@@ -60,7 +60,7 @@ export async function openAdmin(url) {
  * Deletes many queues over `channels` channels at once: one channel does one queue.delete round trip
  * after another, so 5,000 queues on one take seconds, spread over several they go in parallel.
  */
-export async function deleteQueuesInParallel(url, names, channels = 16) {
+export async function deleteQueuesInParallel(url, names, channels = 32) {
   const model = await connect(url, { clientProperties: { connection_name: 'bench-admin-delete' } })
   try {
     const pending = [...names]
