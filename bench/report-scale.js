@@ -5,8 +5,9 @@ const KB = 1024
 
 function phase(p, n) {
   if (!p) return 'n/a'
+  const undeclared = p.unroutable ? `; ${fmt(p.unroutable)} queues not declared` : ''
   return p.timedOut
-    ? `**${fmt(p.handled)} of ${fmt(n)}** (timed out after ${fmt(p.ms / 1000, 1)} s)`
+    ? `**${fmt(p.handled)} of ${fmt(n)}** (timed out after ${fmt(p.ms / 1000, 1)} s${undeclared})`
     : `${fmt(n)} of ${fmt(n)} in ${fmt(p.ms)} ms`
 }
 
@@ -60,8 +61,9 @@ queue (uniquely named, declared by the consumer, deleted afterwards), connected 
 straight to the broker, until every handler ran. *RSS*: after that and a GC, minus the RSS of the same app before its
 consumers were added (the connection's own cost included), over N. *After a cut*: the proxy cuts every connection, one
 new message goes to each queue, until every handler ran again. A wait that times out reports how many of the N
-handlers ran: one consume connection holds at most \`channel_max\` (2,047) channels, so with a channel per consumer
-on one connection the others never consume.
+handlers ran, and how many of the messages came back unroutable (sent \`mandatory\`: their queue was not declared).
+One connection holds at most \`channel_max\` (2,047) channels: with a channel per consumer, consumers past that on
+one connection never consume.
 
 ${table(['consumers', 'ready', 'consuming', 'RSS growth', 'RSS per consumer', 'after a cut, consuming again', 'close'], rows)}
 `

@@ -14,14 +14,25 @@ import { log, within } from './lib/rounds.js'
 /** Timeouts grow with N: a slow start must still be measured, a stuck one must not hang the run. */
 const timeouts = (n) => ({ ready: 30_000 + 10 * n, consuming: 10_000 + 2 * n, heal: 20_000 + 4 * n })
 
-/** One message to each queue, straight to the broker (not through the proxy), confirmed. */
+/**
+ * One message to each queue, straight to the broker (not through the proxy), confirmed; mandatory, so a queue
+ * that is not declared (yet) is told apart from one nobody consumes: resolves to the number returned unroutable.
+ */
 async function publishToAll(channel, prefix, n, phase) {
-  for (let i = 0; i < n; i++) {
-    const content = Buffer.from(JSON.stringify({ phase, i }))
-    if (!channel.sendToQueue(`${prefix}.${i}`, content, { contentType: 'application/json' }))
-      await once(channel, 'drain')
+  let returned = 0
+  const onReturn = () => returned++
+  channel.on('return', onReturn)
+  try {
+    for (let i = 0; i < n; i++) {
+      const content = Buffer.from(JSON.stringify({ phase, i }))
+      if (!channel.sendToQueue(`${prefix}.${i}`, content, { contentType: 'application/json', mandatory: true }))
+        await once(channel, 'drain')
+    }
+    await channel.waitForConfirms()
+  } finally {
+    channel.off('return', onReturn)
   }
-  await channel.waitForConfirms()
+  return returned
 }
 
 async function scaleOnce(url, n) {
@@ -30,8 +41,7 @@ async function scaleOnce(url, n) {
   const limits = timeouts(n)
   const publisher = await connect(url, { clientProperties: { connection_name: 'bench-scale-publisher' } })
   const channel = await publisher.createConfirmChannel()
-  // The consumers declare their queues; a message to a queue not declared yet would be dropped: mandatory off,
-  // and the counts below say how many handlers ran.
+  // The consumers declare their queues; a message to a queue not declared is returned (mandatory) and counted.
   const app = fork(
     new URL('./scale-child.js', import.meta.url),
     [proxy.url(url), prefix, String(n), String(limits.ready)],
@@ -54,10 +64,18 @@ async function scaleOnce(url, n) {
     // child saw (its clock starts when our message arrives), never less.
     let since = performance.now()
     const consuming = reply({ expect: 0, timeoutMs: limits.consuming }, limits.consuming, 'consuming')
-    await publishToAll(channel, prefix, n, 0)
+    const unroutable = await publishToAll(channel, prefix, n, 0)
     const first = await consuming
-    result.consuming = { handled: first.handled, ms: performance.now() - since, timedOut: first.handled < n }
-    log(`scale ${n}: consuming ${first.handled} of ${n} after ${result.consuming.ms.toFixed(0)} ms`)
+    result.consuming = {
+      handled: first.handled,
+      ms: performance.now() - since,
+      timedOut: first.handled < n,
+      unroutable,
+    }
+    log(
+      `scale ${n}: consuming ${first.handled} of ${n} after ${result.consuming.ms.toFixed(0)} ms` +
+        (unroutable ? ` (${unroutable} queues not declared when ready() resolved)` : '')
+    )
 
     const { rss } = await reply({ rss: true }, 10_000, 'rss')
     result.rssDeltaBytes = rss - started.rssBaseline
@@ -69,9 +87,14 @@ async function scaleOnce(url, n) {
     const healed = reply({ expect: 1, timeoutMs: limits.heal }, limits.heal, 'heal')
     since = performance.now()
     proxy.cut()
-    await publishToAll(channel, prefix, n, 1)
+    const unroutableAfterCut = await publishToAll(channel, prefix, n, 1)
     const heal = await healed
-    result.heal = { handled: heal.handled, ms: performance.now() - since, timedOut: heal.handled < n }
+    result.heal = {
+      handled: heal.handled,
+      ms: performance.now() - since,
+      timedOut: heal.handled < n,
+      unroutable: unroutableAfterCut,
+    }
     log(`scale ${n}: after a cut, consuming again ${heal.handled} of ${n} after ${result.heal.ms.toFixed(0)} ms`)
 
     const { closeMs } = await reply('close', 60_000, 'close')

@@ -1,4 +1,4 @@
-// Profiles and command-line flags. `--full` = the issue's counts; default = quick (under ~5 minutes).
+// Profiles and command-line flags. `--full` = the issues' counts (about an hour per broker); default = quick (10-15 minutes per broker).
 import { SHARED_URL } from '@fastify-amqp/test-broker'
 
 /** The shared broker of this run: 4.x unless FASTIFY_AMQP_BROKER=3.10; AMQP_URL overrides. */
