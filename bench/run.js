@@ -53,17 +53,14 @@ log(
   `bench: ${profile.name} profile, ${profile.rounds} rounds, brokers ${brokers.join(', ')}, workloads ${only.join(', ')}`
 )
 const [primaryBroker, ...others] = brokers
-const {
-  rabbitmq,
-  broker,
-  loadStart,
-  loadEnd,
-  startedAt: _s,
-  finishedAt: _f,
-  ...primary
-} = await runOnBroker(primaryBroker, only)
+// The primary's workloads go at the top level of the results (as before there were several brokers); its own
+// start and end times give way to the whole run's.
+const { rabbitmq, broker, loadStart, loadEnd, ...primary } = await runOnBroker(primaryBroker, only)
+delete primary.startedAt
+delete primary.finishedAt
 const secondaries = []
-for (const other of others) secondaries.push(await runOnBroker(other, secondary))
+// A second broker runs what it has of --only (e.g. none with --only=scale): nothing to run, no column.
+if (secondary.length > 0) for (const other of others) secondaries.push(await runOnBroker(other, secondary))
 
 const results = {
   file: `${startedAt.toISOString().replace(/[:.]/g, '-')}-${profile.name}.json`,
