@@ -5,10 +5,12 @@ const KB = 1024
 
 function phase(p, n) {
   if (!p) return 'n/a'
-  const undeclared = p.unroutable ? `; ${fmt(p.unroutable)} queues not declared` : ''
+  // undeclaredAtFirst: queues not declared yet at the first send (sent again until they were); at the last: never.
+  const first = p.undeclaredAtFirst ? ` (${fmt(p.undeclaredAtFirst)} queues declared after ready)` : ''
+  const last = p.undeclaredAtLast ? `; ${fmt(p.undeclaredAtLast)} queues never declared` : ''
   return p.timedOut
-    ? `**${fmt(p.handled)} of ${fmt(n)}** (timed out after ${fmt(p.ms / 1000, 1)} s${undeclared})`
-    : `${fmt(n)} of ${fmt(n)} in ${fmt(p.ms)} ms`
+    ? `**${fmt(p.handled)} of ${fmt(n)}** (timed out after ${fmt(p.ms / 1000, 1)} s${last})`
+    : `${fmt(n)} of ${fmt(n)} in ${fmt(p.ms)} ms${first}`
 }
 
 /** The largest run, judged on the issue's targets (5,000 consumers: ready < 10 s, heal < 5 s, < 30 KB each). */
@@ -21,9 +23,10 @@ export function scaleTargets(scale) {
     run.consumers < t.consumers ? ` (run with ${fmt(run.consumers)}, the target is for ${fmt(t.consumers)})` : ''
   return [
     {
-      target: `scale: ${n}, ready() < ${t.readyMs / 1000} s${small}`,
-      figure: `${fmt(run.readyMs)} ms`,
-      ok: run.ready && run.readyMs < t.readyMs,
+      // ready() may resolve before every consumer subscribed: the target counts until all consumed too.
+      target: `scale: ${n}, ready() and every one consuming < ${t.readyMs / 1000} s${small}`,
+      figure: `${fmt(run.readyMs + run.consuming.ms)} ms (ready() ${fmt(run.readyMs)} ms)`,
+      ok: run.ready && !run.consuming.timedOut && run.readyMs + run.consuming.ms < t.readyMs,
     },
     {
       target: `scale: ${n}, every one consuming${small}`,
@@ -61,8 +64,10 @@ queue (uniquely named, declared by the consumer, deleted afterwards), connected 
 straight to the broker, until every handler ran. *RSS*: after that and a GC, minus the RSS of the same app before its
 consumers were added (the connection's own cost included), over N. *After a cut*: the proxy cuts every connection, one
 new message goes to each queue, until every handler ran again. A wait that times out reports how many of the N
-handlers ran, and how many of the messages came back unroutable (sent \`mandatory\`: their queue was not declared).
-One connection holds at most \`channel_max\` (2,047) channels: with a channel per consumer, consumers past that on
+handlers ran. Messages go \`mandatory\`: one that comes back (its queue not declared yet: \`ready()\` may resolve
+before every consumer has subscribed) is sent again every 100 ms, so *consuming* is the time from \`ready()\` until
+every consumer has declared, subscribed and handled one; the cell says how many queues were declared only after
+\`ready()\`, or never. One connection holds at most \`channel_max\` (2,047) channels: with a channel per consumer, consumers past that on
 one connection never consume.
 
 ${table(['consumers', 'ready', 'consuming', 'RSS growth', 'RSS per consumer', 'after a cut, consuming again', 'close'], rows)}

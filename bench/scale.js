@@ -9,21 +9,23 @@ import { once } from 'node:events'
 import { startFaultProxy } from '@fastify-amqp/test-broker'
 import { connect } from 'amqplib'
 import { deleteQueuesInParallel, uniqueName } from './lib/broker.js'
-import { log, within } from './lib/rounds.js'
+import { log, sleep, within } from './lib/rounds.js'
 
 /** Timeouts grow with N: a slow start must still be measured, a stuck one must not hang the run. */
+const RESEND_MS = 100
 const timeouts = (n) => ({ ready: 30_000 + 10 * n, consuming: 10_000 + 2 * n, heal: 20_000 + 4 * n })
 
 /**
- * One message to each queue, straight to the broker (not through the proxy), confirmed; mandatory, so a queue
- * that is not declared (yet) is told apart from one nobody consumes: resolves to the number returned unroutable.
+ * One message to each of the queues `indices`, straight to the broker (not through the proxy), confirmed;
+ * mandatory, so a queue not declared (yet) is told apart from one nobody consumes: resolves to the indices
+ * of the messages returned unroutable.
  */
-async function publishToAll(channel, prefix, n, phase) {
-  let returned = 0
-  const onReturn = () => returned++
+async function publishTo(channel, prefix, indices, phase) {
+  const returned = []
+  const onReturn = (msg) => returned.push(Number(msg.fields.routingKey.slice(prefix.length + 1)))
   channel.on('return', onReturn)
   try {
-    for (let i = 0; i < n; i++) {
+    for (const i of indices) {
       const content = Buffer.from(JSON.stringify({ phase, i }))
       if (!channel.sendToQueue(`${prefix}.${i}`, content, { contentType: 'application/json', mandatory: true }))
         await once(channel, 'drain')
@@ -33,6 +35,31 @@ async function publishToAll(channel, prefix, n, phase) {
     channel.off('return', onReturn)
   }
   return returned
+}
+
+/**
+ * A message to every queue, sent again every RESEND_MS to those whose queue was not declared yet (ready() may
+ * resolve before every consumer has subscribed), until `answer` (the child's count) settles. Returns how many
+ * queues were undeclared at the first send and at the last.
+ */
+async function publishToAll(channel, prefix, n, phase, answer) {
+  let settled = false
+  answer.then(
+    () => (settled = true),
+    () => (settled = true)
+  )
+  let pending = await publishTo(
+    channel,
+    prefix,
+    Array.from({ length: n }, (_, i) => i),
+    phase
+  )
+  const first = pending.length
+  while (pending.length > 0 && !settled) {
+    await sleep(RESEND_MS)
+    pending = await publishTo(channel, prefix, pending, phase)
+  }
+  return { undeclaredAtFirst: first, undeclaredAtLast: pending.length }
 }
 
 async function scaleOnce(url, n) {
@@ -64,17 +91,19 @@ async function scaleOnce(url, n) {
     // child saw (its clock starts when our message arrives), never less.
     let since = performance.now()
     const consuming = reply({ expect: 0, timeoutMs: limits.consuming }, limits.consuming, 'consuming')
-    const unroutable = await publishToAll(channel, prefix, n, 0)
+    const undeclared = await publishToAll(channel, prefix, n, 0, consuming)
     const first = await consuming
     result.consuming = {
       handled: first.handled,
       ms: performance.now() - since,
       timedOut: first.handled < n,
-      unroutable,
+      ...undeclared,
     }
     log(
       `scale ${n}: consuming ${first.handled} of ${n} after ${result.consuming.ms.toFixed(0)} ms` +
-        (unroutable ? ` (${unroutable} queues not declared when ready() resolved)` : '')
+        (undeclared.undeclaredAtFirst
+          ? ` (${undeclared.undeclaredAtFirst} queues not declared yet when ready() resolved, ${undeclared.undeclaredAtLast} at the end)`
+          : '')
     )
 
     const { rss } = await reply({ rss: true }, 10_000, 'rss')
@@ -87,13 +116,13 @@ async function scaleOnce(url, n) {
     const healed = reply({ expect: 1, timeoutMs: limits.heal }, limits.heal, 'heal')
     since = performance.now()
     proxy.cut()
-    const unroutableAfterCut = await publishToAll(channel, prefix, n, 1)
+    const undeclaredAfterCut = await publishToAll(channel, prefix, n, 1, healed)
     const heal = await healed
     result.heal = {
       handled: heal.handled,
       ms: performance.now() - since,
       timedOut: heal.handled < n,
-      unroutable: unroutableAfterCut,
+      ...undeclaredAfterCut,
     }
     log(`scale ${n}: after a cut, consuming again ${heal.handled} of ${n} after ${result.heal.ms.toFixed(0)} ms`)
 
