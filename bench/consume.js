@@ -8,8 +8,9 @@ import amqpcm from 'amqp-connection-manager'
 import { connect } from 'amqplib'
 import Fastify from 'fastify'
 import { Connection } from 'rabbitmq-client'
+import { queueArguments } from './lib/broker.js'
 import { runIsolated } from './lib/isolated.js'
-import { append, child, log, rotate, summarize, within } from './lib/rounds.js'
+import { append, child, log, rotate, sleep, summarize, within } from './lib/rounds.js'
 import { startMeter } from './lib/work.js'
 
 // fastify-amqp and rabbitmq-client hand the handler a parsed JSON body; with amqplib and
@@ -33,12 +34,19 @@ function counter(n) {
 }
 
 export const consumeContenders = {
-  async ours(url, queue, n, prefetch) {
+  async ours(url, queue, n, prefetch, queueType) {
     const app = Fastify({ logger: false })
     await app.register(amqp, { url, connectionName: 'bench-ours' })
     await app.register(consumer, { prefetch })
     const seen = counter(n)
-    app.consume({ queue, prefetch, retry: false, deadLetter: false, handler: async () => seen.hit() })
+    app.consume({
+      queue,
+      queueOptions: { type: queueType },
+      prefetch,
+      retry: false,
+      deadLetter: false,
+      handler: async () => seen.hit(),
+    })
     return {
       async consume() {
         const started = performance.now()
@@ -101,7 +109,7 @@ export const consumeContenders = {
     }
   },
 
-  async 'rabbitmq-client'(url, queue, n, prefetch) {
+  async 'rabbitmq-client'(url, queue, n, prefetch, queueType) {
     const rabbit = new Connection({ url, connectionName: 'bench-rabbitmq-client' })
     await rabbit.onConnect(10_000)
     const seen = counter(n)
@@ -111,7 +119,11 @@ export const consumeContenders = {
         const started = performance.now()
         // It declares the queue like ours does: same arguments as the existing durable queue.
         sub = rabbit.createConsumer(
-          { queue, queueOptions: { durable: true }, qos: { prefetchCount: prefetch } },
+          {
+            queue,
+            queueOptions: { durable: true, arguments: queueArguments(queueType) },
+            qos: { prefetchCount: prefetch },
+          },
           async () => {
             seen.hit()
           }
@@ -127,15 +139,34 @@ export const consumeContenders = {
   },
 }
 
+/**
+ * The queue's message count once it has settled. A quorum queue applies the acks of a closed channel through
+ * its Raft log after the close, so its count can lag by the last few dozen acks: read it until it stops
+ * falling (a few reads, 50 ms apart, at most 2 s), so only what was really left unacked is reported.
+ */
+async function settledCount(admin, queue, queueType) {
+  let count = await admin.count(queue)
+  for (let i = 0; queueType === 'quorum' && count > 0 && i < 40; i++) {
+    await sleep(50)
+    const now = await admin.count(queue)
+    if (now === count && i >= 4) break
+    count = now
+  }
+  return count
+}
+
 /** Fills the queue, consumes it (in a fresh process unless --in-process), then checks it is empty. */
-export async function consumeOnce(name, { url, admin, queue, n, prefetch, isolated, countWork = false }) {
+export async function consumeOnce(
+  name,
+  { url, admin, queue, n, prefetch, isolated, countWork = false, queueType = 'classic' }
+) {
   await admin.fill(queue, n)
-  const spec = { url, queue, n, prefetch, countWork }
+  const spec = { url, queue, n, prefetch, countWork, queueType }
   const { ms, work } = isolated
     ? await runIsolated({ workload: 'consume', name, ...spec })
     : await timedConsumeRun(name, spec)
   // Acked before close means gone; anything left was unacked when the contender closed (redelivered later).
-  const left = await admin.count(queue)
+  const left = await settledCount(admin, queue, queueType)
   if (left !== 0) {
     log(`consume ${name} prefetch ${prefetch}: WARNING ${left} messages left in the queue after close`)
     await admin.purge(queue)
@@ -147,8 +178,8 @@ export async function consumeOnce(name, { url, admin, queue, n, prefetch, isolat
  * One timed run in this process: connect, time the workload, close (run-one.js calls it in a fresh one).
  * countWork: also count the broker's and this process's work per message (lib/work.js).
  */
-export async function timedConsumeRun(name, { url, queue, n, prefetch, countWork = false }) {
-  const contender = await consumeContenders[name](url, queue, n, prefetch)
+export async function timedConsumeRun(name, { url, queue, n, prefetch, countWork = false, queueType = 'classic' }) {
+  const contender = await consumeContenders[name](url, queue, n, prefetch, queueType)
   try {
     const meter = countWork ? await startMeter(url) : undefined
     const ms = await within(contender.consume(), 300_000, name)
@@ -158,24 +189,27 @@ export async function timedConsumeRun(name, { url, queue, n, prefetch, countWork
   }
 }
 
-export async function consumeBench({ url, admin, profile }) {
+/** queueType 'quorum' with prefetches [100]: the quorum workload's consume half. */
+export async function consumeBench({ url, admin, profile, queueType = 'classic', prefetches = profile.prefetches }) {
   const names = Object.keys(consumeContenders)
-  const queue = await admin.queue('consume')
+  const queue = await admin.queue(`consume-${queueType}`, queueType)
   const n = profile.consumeMessages
   const isolated = profile.isolated
-  const results = { messages: n, byPrefetch: {} }
+  const results = { messages: n, queueType, byPrefetch: {} }
   try {
-    log(`consume: warm-up (${profile.warmupMessages} messages each, untimed)`)
+    log(`consume ${queueType}: warm-up (${profile.warmupMessages} messages each, untimed)`)
     for (const name of names)
-      await consumeOnce(name, { url, admin, queue, n: profile.warmupMessages, prefetch: 100, isolated })
+      await consumeOnce(name, { url, admin, queue, n: profile.warmupMessages, prefetch: 100, isolated, queueType })
     for (let round = 0; round < profile.rounds; round++) {
-      for (const prefetch of profile.prefetches) {
+      for (const prefetch of prefetches) {
         for (const name of rotate(names, round)) {
-          const { ms, left } = await consumeOnce(name, { url, admin, queue, n, prefetch, isolated })
+          const { ms, left } = await consumeOnce(name, { url, admin, queue, n, prefetch, isolated, queueType })
           if (left > 0) append(child(results, 'leftAfterClose'), name, left)
           const rate = (n / ms) * 1000
           append(child(results.byPrefetch, prefetch), name, rate)
-          log(`consume prefetch ${prefetch} round ${round + 1}/${profile.rounds} ${name}: ${rate.toFixed(0)} msg/s`)
+          log(
+            `consume ${queueType} prefetch ${prefetch} round ${round + 1}/${profile.rounds} ${name}: ${rate.toFixed(0)} msg/s`
+          )
         }
       }
     }

@@ -1,18 +1,15 @@
 // HTTP to broker: autocannon (in this process) against a Fastify server in a child process, so the
 // load generator and the server do not share an event loop. Same queue, purged between runs.
-import { fork } from 'node:child_process'
-import { once } from 'node:events'
 import autocannon from 'autocannon'
+import { withHttpServer } from './lib/http-server.js'
 import { BODY } from './lib/payload.js'
-import { append, log, rotate, summarize, within } from './lib/rounds.js'
+import { append, log, rotate, summarize } from './lib/rounds.js'
 import { brokerCountersOrNull } from './lib/work.js'
 
 export const httpModes = ['ours', 'amqplib', 'amqplib-mandatory', 'amqplib-same-properties', 'ceiling']
 
-async function runOnce(mode, { url, admin, queue, seconds, connections }) {
-  const child = fork(new URL('./http-server.js', import.meta.url), [mode, url, queue], { stdio: 'inherit' })
-  try {
-    const [{ port }] = await within(once(child, 'message'), 30_000, `http server ${mode}`)
+function runOnce(mode, { url, admin, queue, seconds, connections }) {
+  return withHttpServer(mode, { url, admin, queue }, async (port) => {
     const before = await brokerCountersOrNull(url)
     const result = await autocannon({
       url: `http://127.0.0.1:${port}/x`,
@@ -34,14 +31,7 @@ async function runOnce(mode, { url, admin, queue, seconds, connections }) {
       errors: result.errors + result.timeouts,
       stored,
     }
-  } finally {
-    child.send('close')
-    await within(once(child, 'exit'), 30_000, `http server ${mode} exit`).catch((err) => {
-      log(err.message)
-      child.kill('SIGKILL')
-    })
-    await admin.purge(queue)
-  }
+  })
 }
 
 // The broker's work per request, counted outside autocannon's run (lib/work.js): unlike req/s on a

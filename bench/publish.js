@@ -1,4 +1,4 @@
-// Publish with confirms, 1 KB persistent JSON to a durable classic queue via the default exchange:
+// Publish with confirms, 1 KB persistent JSON to a durable classic (or quorum) queue via the default exchange:
 // (a) pipelined: issue all (respecting backpressure where the API exposes it), then await every confirm;
 // (b) awaiters: `concurrency` loops, each awaiting its own confirm before publishing again.
 import { once } from 'node:events'
@@ -159,15 +159,16 @@ export async function timedPublishRun(name, mode, { url, queue, n, concurrency, 
   }
 }
 
-export async function publishBench({ url, admin, profile }) {
+/** queueType: 'classic' (the publish workload) or 'quorum' (the quorum workload): the same runs on that queue type. */
+export async function publishBench({ url, admin, profile, queueType = 'classic' }) {
   const names = Object.keys(publishContenders)
-  const queue = await admin.queue('publish')
+  const queue = await admin.queue(`publish-${queueType}`, queueType)
   const n = profile.publishMessages
   const concurrency = profile.awaiters
   const isolated = profile.isolated
-  const results = { messages: n, concurrency, pipelined: {}, awaiters: {} }
+  const results = { messages: n, concurrency, queueType, pipelined: {}, awaiters: {} }
   try {
-    log(`publish: warm-up (${profile.warmupMessages} messages each, untimed)`)
+    log(`publish ${queueType}: warm-up (${profile.warmupMessages} messages each, untimed)`)
     for (const name of names) {
       await publishOnce(name, 'pipelined', { url, admin, queue, n: profile.warmupMessages, concurrency, isolated })
     }
@@ -177,7 +178,7 @@ export async function publishBench({ url, admin, profile }) {
           const { ms } = await publishOnce(name, mode, { url, admin, queue, n, concurrency, isolated })
           const rate = (n / ms) * 1000
           append(results[mode], name, rate)
-          log(`publish ${mode} round ${round + 1}/${profile.rounds} ${name}: ${rate.toFixed(0)} msg/s`)
+          log(`publish ${queueType} ${mode} round ${round + 1}/${profile.rounds} ${name}: ${rate.toFixed(0)} msg/s`)
         }
       }
     }

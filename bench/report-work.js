@@ -24,9 +24,9 @@ const HEADER = [
   'client CPU vs raw amqplib',
 ]
 
-export function renderWork(work) {
-  if (work.skipped) return `## Work per message\n\nNot measured in this run: ${work.skipped}.\n`
-  return `## Work per message
+export function renderWork(work, on) {
+  if (work.skipped) return `## Work per message (${on})\n\nNot measured in this run: ${work.skipped}.\n`
+  return `## Work per message (${on})
 
 The publish (pipelined) and consume (prefetch ${work.prefetch}) workloads again, ${work.messages.toLocaleString('en-US')} messages
 per run, each run in a fresh process, median of ${work.rounds} round${work.rounds === 1 ? '' : 's'}, **counted instead of timed** (lower is better,
@@ -46,7 +46,18 @@ ${table(HEADER, rows(work.publish))}
 ### Consume with ack, prefetch ${work.prefetch}
 
 ${table(HEADER, rows(work.consume))}
+${
+  work.publishQuorum
+    ? `
+### Publish with confirms, pipelined, quorum queue
+
+${table(HEADER, rows(work.publishQuorum))}
+
+On a quorum queue the broker's work per message is mostly its Raft log (written, replicated, fsynced, then
+applied), the same for every contender; the channel process's share is what the publishing library changes.
 `
+    : ''
+}`
 }
 
 export function workSummary(work) {
@@ -58,5 +69,7 @@ export function workSummary(work) {
           `${label(name)} broker ${fmt(w.brokerReductions.median)} red. ${fmt(w.brokerMicros?.median, 1)} µs, client ${fmt(w.clientMicros.median, 1)} µs`
       )
       .join(', ')}`
-  return [line('work/msg publish', work.publish), line(`work/msg consume prefetch ${work.prefetch}`, work.consume)]
+  const out = [line('work/msg publish', work.publish), line(`work/msg consume prefetch ${work.prefetch}`, work.consume)]
+  if (work.publishQuorum) out.push(line('work/msg publish quorum', work.publishQuorum))
+  return out
 }

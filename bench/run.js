@@ -1,21 +1,17 @@
-// `pnpm bench` (quick) / `pnpm bench -- --full`: every workload against the shared broker, contenders
+// `pnpm bench` (quick) / `pnpm bench -- --full`: every workload against the shared broker(s), contenders
 // alternating round-robin; writes bench/results/<time>.json and docs/BENCHMARKS.md, prints a summary.
-// Options: --only=publish,http,consume,work,reconnect,memory  --rounds=N
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+// Options: --only=publish,http,consume,quorum,latency,work,reconnect,memory,scale  --rounds=N
+//          --brokers=4,3.10 (the first is the primary: the report's main tables)  --secondary-only=...
+// Each broker's workloads run in a child process (run-broker.js) with FASTIFY_AMQP_BROKER set to it.
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
-import { consumeBench } from './consume.js'
-import { httpBench } from './http.js'
-import { openAdmin } from './lib/broker.js'
-import { URL as AMQP_URL, parseArgs, WORKLOADS } from './lib/config.js'
+import { parseArgs, WORKLOADS } from './lib/config.js'
 import { log } from './lib/rounds.js'
-import { memoryBench } from './memory.js'
-import { publishBench } from './publish.js'
-import { reconnectBench } from './reconnect.js'
-import { reconnectConsumeBench } from './reconnect-consume.js'
 import { renderMarkdown, renderSummary } from './report.js'
-import { workBench } from './work.js'
 
-const { profile, only } = parseArgs(process.argv.slice(2))
+const { profile, only, brokers, secondary } = parseArgs(process.argv.slice(2))
 
 function version(name) {
   const path = new URL(`./node_modules/${name}/package.json`, import.meta.url)
@@ -36,45 +32,56 @@ for (const name of [
   versions[name] = version(name)
 }
 
+async function runOnBroker(broker, workloads) {
+  const out = new URL(`./results/.run-${process.pid}-${broker}.json`, import.meta.url).pathname
+  const child = spawn(
+    process.execPath,
+    [new URL('./run-broker.js', import.meta.url).pathname, JSON.stringify({ profile, only: workloads, out })],
+    { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, FASTIFY_AMQP_BROKER: broker } }
+  )
+  const [code, signal] = await once(child, 'exit')
+  if (code !== 0) throw new Error(`bench on broker ${broker} exited with ${signal ?? code}`)
+  const results = JSON.parse(readFileSync(out, 'utf8'))
+  rmSync(out)
+  return results
+}
+
 const startedAt = new Date()
-const admin = await openAdmin(AMQP_URL)
+const resultsDir = new URL('./results/', import.meta.url)
+mkdirSync(resultsDir, { recursive: true })
+log(
+  `bench: ${profile.name} profile, ${profile.rounds} rounds, brokers ${brokers.join(', ')}, workloads ${only.join(', ')}`
+)
+const [primaryBroker, ...others] = brokers
+// The primary's workloads go at the top level of the results (as before there were several brokers); its own
+// start and end times give way to the whole run's.
+const { rabbitmq, broker, loadStart, loadEnd, ...primary } = await runOnBroker(primaryBroker, only)
+delete primary.startedAt
+delete primary.finishedAt
+const secondaries = []
+// A second broker runs what it has of --only (e.g. none with --only=scale): nothing to run, no column.
+if (secondary.length > 0) for (const other of others) secondaries.push(await runOnBroker(other, secondary))
+
 const results = {
   file: `${startedAt.toISOString().replace(/[:.]/g, '-')}-${profile.name}.json`,
   startedAt: startedAt.toISOString(),
   profile,
+  broker,
   machine: {
     cores: os.cpus().length,
     cpuModel: os.cpus()[0]?.model.trim() ?? 'unknown',
     memoryGB: os.totalmem() / 1024 ** 3,
     os: `${os.type()} ${os.release()} ${os.arch()}`,
     node: process.version,
-    rabbitmq: `${admin.serverProperties.product} ${admin.serverProperties.version}`,
-    loadStart: os.loadavg()[0],
+    rabbitmq,
+    loadStart,
+    loadEnd: secondaries.at(-1)?.loadEnd ?? loadEnd,
   },
   versions,
+  ...primary,
+  secondaries,
+  finishedAt: new Date().toISOString(),
 }
-log(`bench: ${profile.name} profile, ${profile.rounds} rounds, workloads ${only.join(', ')}`)
-
-try {
-  if (only.includes('publish')) results.publish = await publishBench({ url: AMQP_URL, admin, profile })
-  if (only.includes('http')) results.http = await httpBench({ url: AMQP_URL, admin, profile })
-  if (only.includes('consume')) results.consume = await consumeBench({ url: AMQP_URL, admin, profile })
-  if (only.includes('work')) results.work = await workBench({ url: AMQP_URL, admin, profile })
-  if (only.includes('reconnect')) {
-    results.reconnect = {
-      consuming: await reconnectConsumeBench({ url: AMQP_URL, admin, profile }),
-      channelOpen: await reconnectBench({ cuts: profile.reconnectCuts }),
-    }
-  }
-  if (only.includes('memory')) results.memory = await memoryBench({ url: AMQP_URL, profile })
-} finally {
-  await admin.close()
-}
-
-results.finishedAt = new Date().toISOString()
-results.machine.loadEnd = os.loadavg()[0]
-const resultsDir = new URL('./results/', import.meta.url)
-mkdirSync(resultsDir, { recursive: true })
 writeFileSync(new URL(results.file, resultsDir), `${JSON.stringify(results, null, 2)}\n`)
 console.log(renderSummary(results))
 // A partial run (--only) must not replace the full report; `node bench/report.js <file>` renders it anyway.

@@ -1,4 +1,4 @@
-// Work per message: the publish (pipelined) and consume (prefetch 100) workloads again, each run in a
+// Work per message: the publish (pipelined; classic and quorum queue) and consume (prefetch 100) workloads again, each run in a
 // fresh process, counting the broker's Erlang reductions and the client's CPU time per message
 // (lib/work.js) instead of timing them. Counts do not swing with the machine's load as throughput
 // does, so they tell a few percent apart where the timed rounds cannot.
@@ -20,8 +20,16 @@ export async function workBench({ url, admin, profile }) {
     }
   }
   const n = profile.workMessages
-  const results = { messages: n, rounds: profile.workRounds, prefetch: PREFETCH, publish: {}, consume: {} }
+  const results = {
+    messages: n,
+    rounds: profile.workRounds,
+    prefetch: PREFETCH,
+    publish: {},
+    consume: {},
+    publishQuorum: {},
+  }
   const queue = await admin.queue('work')
+  const quorumQueue = await admin.queue('work-quorum', 'quorum')
   try {
     for (let round = 0; round < profile.workRounds; round++) {
       for (const name of rotate(Object.keys(publishContenders), round)) {
@@ -42,11 +50,18 @@ export async function workBench({ url, admin, profile }) {
         record(results.consume, name, work)
         log(`work consume round ${round + 1}/${profile.workRounds} ${name}: ${describe(work)}`)
       }
+      for (const name of rotate(Object.keys(publishContenders), round)) {
+        const spec = { url, admin, queue: quorumQueue, n, isolated: true, countWork: true }
+        const { work } = await publishOnce(name, 'pipelined', spec)
+        record(results.publishQuorum, name, work)
+        log(`work publish quorum round ${round + 1}/${profile.workRounds} ${name}: ${describe(work)}`)
+      }
     }
   } finally {
     await admin.deleteQueue(queue)
+    await admin.deleteQueue(quorumQueue)
   }
-  for (const side of [results.publish, results.consume]) {
+  for (const side of [results.publish, results.consume, results.publishQuorum]) {
     for (const byMeasure of Object.values(side)) {
       for (const measure of MEASURES) byMeasure[measure] = summarize(byMeasure[measure])
     }

@@ -7,15 +7,23 @@ export function uniqueName(kind) {
   return `bench.${kind}.${process.pid}.${randomBytes(4).toString('hex')}`
 }
 
+/** The x-arguments of a bench queue of this type. */
+export function queueArguments(type = 'classic') {
+  if (type === 'quorum') return { 'x-queue-type': 'quorum' }
+  if (type === 'classic') return {}
+  throw new Error(`unknown queue type ${type}`)
+}
+
 export async function openAdmin(url) {
   const model = await connect(url, { clientProperties: { connection_name: 'bench-admin' } })
   const channel = await model.createConfirmChannel()
   const queues = new Set()
   return {
     serverProperties: model.connection.serverProperties,
-    async queue(kind) {
+    /** A durable queue of our own: classic, or quorum (x-queue-type, the only argument: what consumers declare too). */
+    async queue(kind, type = 'classic') {
       const name = uniqueName(kind)
-      await channel.assertQueue(name, { durable: true })
+      await channel.assertQueue(name, { durable: true, arguments: queueArguments(type) })
       queues.add(name)
       return name
     },
@@ -45,5 +53,24 @@ export async function openAdmin(url) {
       for (const queue of queues) await channel.deleteQueue(queue).catch(() => {})
       await model.close()
     },
+  }
+}
+
+/**
+ * Deletes many queues over `channels` channels at once: one channel does one queue.delete round trip
+ * after another, so 5,000 queues on one take seconds, spread over several they go in parallel.
+ */
+export async function deleteQueuesInParallel(url, names, channels = 32) {
+  const model = await connect(url, { clientProperties: { connection_name: 'bench-admin-delete' } })
+  try {
+    const pending = [...names]
+    const worker = async () => {
+      const ch = await model.createChannel()
+      for (let name = pending.pop(); name !== undefined; name = pending.pop()) await ch.deleteQueue(name)
+      await ch.close()
+    }
+    await Promise.all(Array.from({ length: Math.min(channels, names.length) }, worker))
+  } finally {
+    await model.close()
   }
 }
