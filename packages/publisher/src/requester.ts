@@ -152,15 +152,23 @@ export class Requester {
 
   #replied(msg: ConsumeMessage): void {
     const pending = this.#pending.get(String(msg.properties.correlationId))
+    if (pending) this.#settle(pending, msg)
     // A reply after the timeout, or to a request of an earlier channel: nobody waits for it.
-    if (!pending) return this.#log.debug({ correlationId: msg.properties.correlationId }, 'amqp request: late reply')
+    else this.#log.debug({ correlationId: msg.properties.correlationId }, 'amqp request: late reply')
+  }
+
+  #settle(pending: Pending, msg: ConsumeMessage): void {
     let body: unknown = msg.content
     try {
       if (msg.properties.contentType === 'application/json') body = JSON.parse(msg.content.toString())
     } catch (err) {
-      return pending.reject(new RemoteError(`its reply is not valid JSON (${(err as Error).message})`))
+      pending.reject(new RemoteError(`its reply is not valid JSON (${(err as Error).message})`))
+      return
     }
-    if (msg.properties.type !== ERROR_REPLY_TYPE) return pending.resolve(body)
+    if (msg.properties.type !== ERROR_REPLY_TYPE) {
+      pending.resolve(body)
+      return
+    }
     const { message, code } = (body ?? {}) as { message?: unknown; code?: unknown }
     const error = new RemoteError(typeof message === 'string' ? message : 'no message')
     if (typeof code === 'string') Object.defineProperty(error, 'remoteCode', { value: code, enumerable: true })
