@@ -7,11 +7,11 @@ export class DocumentIds {
   readonly #byName = new Map<string, string>()
   readonly #taken = new Set<string>()
 
-  /** The key of `name` in its kind (`kind` keeps a queue and an exchange route of the same name apart). */
+  /** The key of a (non-empty) `name` in its kind (`kind` keeps a queue and a route of the same name apart). */
   take(kind: string, name: string): string {
     const known = this.#byName.get(`${kind}\0${name}`)
     if (known !== undefined) return known
-    const base = name.replace(NOT_ALLOWED, '_') || '_'
+    const base = name.replace(NOT_ALLOWED, '_')
     let id = base
     for (let n = 2; this.#taken.has(id); n += 1) id = `${base}_${n}`
     this.#taken.add(id)

@@ -96,15 +96,13 @@ class DocumentBuilder {
     const messageRef = { $ref: `#/components/messages/${messageKey}` }
 
     const bindings = info.bindings.map((binding) => {
-      const routeId = this.#routeChannel(binding.exchange, binding.routingKey ?? '', binding.exchangeType)
+      // app.consumers holds the bindings resolved: routingKey is always set.
+      const routingKey = binding.routingKey as string
+      const routeId = this.#routeChannel(binding.exchange, routingKey, binding.exchangeType)
       const route = this.#doc.channels[routeId] as AsyncApiChannel
       // Without a publisher schema for it, the route carries what its consumers expect.
       if (!this.#published.has(routeId)) route.messages[messageKey] = messageRef
-      const out: Record<string, unknown> = {
-        exchange: binding.exchange,
-        routingKey: binding.routingKey ?? '',
-        channel: routeId,
-      }
+      const out: Record<string, unknown> = { exchange: binding.exchange, routingKey, channel: routeId }
       if (binding.arguments !== undefined) out.arguments = binding.arguments
       return out
     })
