@@ -63,7 +63,7 @@ class DocumentBuilder {
     if (colon === -1) return
     const exchange = key.slice(0, colon)
     const routingKey = key.slice(colon + 1)
-    const channelId = exchange === '' ? this.#queueChannel(routingKey) : this.#routeChannel(exchange, routingKey)
+    const channelId = exchange === '' ? this.#queueChannel(routingKey, false) : this.#routeChannel(exchange, routingKey)
     if (exchange !== '') this.#published.add(channelId)
     const messageKey = this.#message(
       channelId,
@@ -141,21 +141,19 @@ class DocumentBuilder {
     }
   }
 
-  /** The channel of a queue (`is: queue`), made on first use. */
-  #queueChannel(queue: string): string {
+  /**
+   * The channel of a queue (`is: queue`), made on first use. `declared`: a consumer declares it (durable, not
+   * exclusive, not auto-deleted); a queue only published to (default exchange) is named and nothing more.
+   */
+  #queueChannel(queue: string, declared = true): string {
     const id = this.#ids.take('queue', queue)
     this.#doc.channels[id] ??= {
       address: address(queue),
       messages: {},
-      bindings: {
-        amqp: {
-          is: 'queue',
-          // The consumer declares every queue durable, not exclusive, not auto-deleted.
-          queue: { name: queue, durable: true, exclusive: false, autoDelete: false },
-          bindingVersion: BINDING_VERSION,
-        },
-      },
+      bindings: { amqp: { is: 'queue', queue: { name: queue }, bindingVersion: BINDING_VERSION } },
     }
+    if (declared)
+      this.#doc.channels[id].bindings.amqp.queue = { name: queue, durable: true, exclusive: false, autoDelete: false }
     return id
   }
 

@@ -54,3 +54,30 @@ t.test(
     t.same((await parseAsyncApi(doc)).errors, [])
   }
 )
+
+t.test(
+  'a queue only published to (default exchange) is named, not described as the consumer declares queues',
+  async (t) => {
+    const Body = Type.Object({ id: Type.String() })
+    const doc = buildAsyncApi({
+      consumers: [declared({ queue: 'consumed' })],
+      publisherSchemas: { ':elsewhere': Body, ':consumed': Body },
+    })
+    t.same(doc.channels.elsewhere?.bindings.amqp.queue, { name: 'elsewhere' })
+    t.same(doc.channels.consumed?.bindings.amqp.queue, {
+      name: 'consumed',
+      durable: true,
+      exclusive: false,
+      autoDelete: false,
+    })
+    t.same(
+      Object.values(doc.operations).map((op) => [op.action, op.channel.$ref]),
+      [
+        ['send', '#/channels/elsewhere'],
+        ['send', '#/channels/consumed'],
+        ['receive', '#/channels/consumed'],
+      ]
+    )
+    t.same((await parseAsyncApi(doc)).errors, [])
+  }
+)
