@@ -9,7 +9,14 @@ import { type Names, names } from './names.js'
 import { healthRoutes } from './routes/health.js'
 import { orderRoutes } from './routes/orders.js'
 import { statsRoutes } from './routes/stats.js'
+import { OrderPlaced, OrderProcessed } from './schemas.js'
 import { OrderStore } from './store.js'
+
+const ASYNCAPI_INFO = {
+  title: 'Orders demo',
+  version: '1.0.0',
+  description: 'POST /orders publishes order.placed; orders.process handles it and publishes order.processed.',
+}
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -88,6 +95,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   })
 
   await app.register(publisher, {
+    // Each body is checked before it is sent, and the consumer's app.asyncapi() lists these as send operations.
+    schemas: { [`${exchange}:${placed}`]: OrderPlaced, [`${exchange}:${processed}`]: OrderProcessed },
     confirmTimeout: 10_000,
     buffer: { maxMessages: 10_000 },
     closeTimeout: 5_000,
@@ -101,7 +110,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.addHook('preClose', async () => {
     app.log.info('shutdown: HTTP takes no new requests; cancelling consumers and draining running handlers')
   })
-  await app.register(consumer, { drainTimeout: config.drainTimeout })
+  await app.register(consumer, {
+    drainTimeout: config.drainTimeout,
+    // The AsyncAPI 3 document of the queues, bindings, retry and dead-letter queues and the published messages.
+    asyncapi: { route: '/asyncapi.json', info: ASYNCAPI_INFO },
+  })
   app.addHook('preClose', async () => {
     app.log.info('shutdown: consumers drained; HTTP finishing in-flight requests')
   })

@@ -1,6 +1,9 @@
 import { Publisher } from '@fastify-amqp/publisher'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import type { DescribedConsumer } from './asyncapi.js'
+import { asyncapiOf } from './asyncapi-plugin.js'
+import type { AsyncApiDocument } from './asyncapi-types.js'
 import { Consumer } from './consumer.js'
 import {
   ConsumerAlreadyRegisteredError,
@@ -12,6 +15,7 @@ import {
 } from './errors.js'
 import { brokerDropWarning, drainBudget, resolveConsumer, resolvePluginOptions } from './options.js'
 import { PublishingGate } from './publishing.js'
+import { type ConsumerHealth, type ConsumerPhase, consumerHealth } from './readiness.js'
 import { ConsumerRegistry } from './registry.js'
 import type {
   ConsumeFunction,
@@ -39,6 +43,10 @@ declare module 'fastify' {
     pauseConsumer(queue: string): Promise<void>
     /** Consumes a paused queue again; resolves once subscribed (or at once while its channel is down). */
     resumeConsumer(queue: string): Promise<void>
+    /** Whether every declared consumer is subscribed (readiness), and which are not. */
+    consumerHealth(): ConsumerHealth
+    /** The AsyncAPI 3.0.0 document of the consumers and of app.publisher's schemas. */
+    asyncapi(): AsyncApiDocument
   }
 }
 
@@ -55,6 +63,8 @@ async function consumerPlugin(app: FastifyInstance, options: ConsumerPluginOptio
     if (!found) throw new ConsumerUnknownQueueError(queue)
     return found
   }
+  const described: DescribedConsumer[] = []
+  let phase: ConsumerPhase = 'declaring'
   // Avvio bounds the preClose hook by pluginTimeout: past it, close() would reject and leave the connections open.
   const { drainMs, warning } = drainBudget(resolved, app.initialConfig.pluginTimeout ?? 0)
   if (warning) log.warn({ drainTimeout: resolved.drainTimeout, drainMs }, warning)
@@ -81,11 +91,13 @@ async function consumerPlugin(app: FastifyInstance, options: ConsumerPluginOptio
     consumers.push(consumer)
     byQueue.set(def.queue, consumer)
     registry.add(consumer.info)
+    described.push({ info: consumer.info, schema: declared.schema })
     return this
   }
 
   app.addHook('onReady', async () => {
     started = true
+    phase = 'running'
     // Share @fastify-amqp/publisher when it is registered; otherwise bring our own.
     if (app.hasDecorator('publisher')) publisher = (app as unknown as { publisher: PublisherLike }).publisher
     else if (consumers.length > 0) {
@@ -97,6 +109,7 @@ async function consumerPlugin(app: FastifyInstance, options: ConsumerPluginOptio
   })
   // preClose runs before every onClose hook, so the publishers that retries and handlers use are still open.
   app.addHook('preClose', async () => {
+    phase = 'closing'
     gate.close()
     await drain(consumers, drainMs, log)
   })
@@ -113,6 +126,8 @@ async function consumerPlugin(app: FastifyInstance, options: ConsumerPluginOptio
   app.decorate('printConsumers', () => registry.print())
   app.decorate('pauseConsumer', async (queue: string) => consumerOf(queue).pause())
   app.decorate('resumeConsumer', async (queue: string) => consumerOf(queue).unpause())
+  app.decorate('consumerHealth', () => consumerHealth(registry.list, phase))
+  app.decorate('asyncapi', asyncapiOf(app, options.asyncapi, described))
 }
 
 function normalize(args: unknown[]): ConsumeOptions | ExclusiveConsumeOptions {
@@ -197,9 +212,18 @@ export const consumer = fp(consumerPlugin, {
 })
 export default consumer
 
+export type {
+  AsyncApiChannel,
+  AsyncApiDocument,
+  AsyncApiMessage,
+  AsyncApiOperation,
+  AsyncApiOptions,
+  AsyncApiRef,
+} from './asyncapi-types.js'
 export type { DeathReason } from './decode.js'
 export * from './errors.js'
 export { consumerQueueArguments } from './options.js'
+export type { ConsumerHealth } from './readiness.js'
 export type {
   BindingOptions,
   BodyOf,

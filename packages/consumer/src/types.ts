@@ -1,6 +1,7 @@
 import type { MessageSchema, PublishOptions, StaticOf } from '@fastify-amqp/publisher'
 import type { ConsumeMessageFields, MessageProperties, MessagePropertyHeaders } from 'amqplib'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
+import type { AsyncApiOptions } from './asyncapi-types.js'
 
 // The publisher's own type: the consumer publishes through it (app.publisher, or one of its own).
 export type { PublishOptions }
@@ -209,6 +210,8 @@ export interface ConsumerPluginOptions {
   deadLetter?: boolean
   /** Default for every consumer. Default { attempts: 5, delay: { initial: 1000, factor: 2, max: 60000 } }. */
   retry?: RetryOptions | false
+  /** app.asyncapi()'s info and servers, and `route` to serve the document at (off by default). */
+  asyncapi?: AsyncApiOptions
   /** Options for the publisher this plugin creates when @fastify-amqp/publisher is not registered. */
   publisher?: {
     confirmTimeout?: number

@@ -5,6 +5,7 @@ import { Admission } from './admission.js'
 import { mayHaveArrived, REFUSED, REJECTED, UNKNOWN, type Verdict } from './arrival.js'
 import { burstFlusher } from './burst-flush.js'
 import { type CloseReply, channelRefusal } from './channel-refusal.js'
+import type { MessageSchema } from './compile-schema.js'
 import { ConfirmWindow } from './confirm-window.js'
 import { DONE, Entry, NEW, type PublishReceipt, QUEUED, SENT } from './entry.js'
 import {
@@ -112,6 +113,11 @@ export class Publisher {
   /** Messages accepted and not settled yet: written and awaiting a confirm, plus buffered. */
   get pending(): number {
     return this.#inflight + this.#queue.count
+  }
+
+  /** The body schemas by `${exchange}:${routingKey}`, as given (read by the consumer's app.asyncapi()). */
+  get schemas(): Readonly<Record<string, MessageSchema>> {
+    return this.#options.schemas
   }
 
   publish<E extends string, R extends string>(

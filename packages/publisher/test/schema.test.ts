@@ -41,6 +41,7 @@ t.test(
     t.equal(app.publisher.pending, 0)
     await app.publisher.publish('', queue, { id: 'o-1', total: 3 })
     t.equal((await channel.checkQueue(queue)).messageCount, 1, 'only the valid message reached the queue')
+    t.same(app.publisher.schemas, { [`:${queue}`]: OrderV1, 'orders:v034': Order }, 'schemas reads them back, by key')
   }
 )
 

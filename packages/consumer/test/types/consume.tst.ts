@@ -3,6 +3,8 @@ import type { MessagePropertyHeaders } from 'amqplib'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { describe, expect, test } from 'tstyche'
 import consumer, {
+  type AsyncApiDocument,
+  type ConsumerHealth,
   type ConsumerInfo,
   type ConsumerMessage,
   consumerQueueArguments,
@@ -120,6 +122,18 @@ describe('registry and exports', () => {
   test('the plugin registers with its options', () => {
     expect(app.register).type.toBeCallableWith(consumer, { prefetch: 10, drainTimeout: 1_000 })
     expect(app.register).type.not.toBeCallableWith(consumer, { prefetch: '10' })
+  })
+
+  test('readiness and the AsyncAPI document', () => {
+    expect(app.consumerHealth()).type.toBe<ConsumerHealth>()
+    expect(app.consumerHealth().ready).type.toBe<boolean>()
+    expect(app.asyncapi()).type.toBe<AsyncApiDocument>()
+    expect(app.asyncapi().asyncapi).type.toBe<'3.0.0'>()
+    expect(app.register).type.toBeCallableWith(consumer, {
+      asyncapi: { route: '/asyncapi.json', info: { title: 'Billing', version: '1.0.0' } },
+    })
+    expect(app.register).type.not.toBeCallableWith(consumer, { asyncapi: { route: true } })
+    expect(app.register).type.not.toBeCallableWith(consumer, { asyncapi: { info: { version: 1 } } })
   })
 
   test('NonRetryableError is an Error with retryable false', () => {
