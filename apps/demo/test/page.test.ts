@@ -1,11 +1,9 @@
 import { mkdirSync, statSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
-import { startFaultProxy } from '@fastify-amqp/test-broker'
 import type { Page } from 'playwright-core'
 import t from 'tap'
-import { buildApp } from '../src/app.js'
 import { launchChromium } from './fixtures/browser.js'
-import { APP_ROOT, SHARED_URL, tempDir, testConfig } from './fixtures/helpers.js'
+import { APP_ROOT, appBehindFaultProxy, tempDir } from './fixtures/helpers.js'
 
 // DEMO_SCREENSHOTS=docs (pnpm --filter demo screenshots) writes the README's pictures; otherwise a temp dir.
 const SCREENSHOTS = process.env.DEMO_SCREENSHOTS
@@ -26,11 +24,7 @@ function waitForState(page: Page, role: 'publish' | 'consume', states: string[],
 }
 
 t.test('the live page, in Chromium: orders flowing, a broker cut shown and recovered, without a reload', async (t) => {
-  const proxy = await startFaultProxy({ port: Number(new URL(SHARED_URL).port || 5672) })
-  t.teardown(() => proxy.close())
-  const config = testConfig(t, 'page', { AMQP_URL: proxy.url(SHARED_URL) })
-  const app = await buildApp(config, { logger: false })
-  t.teardown(() => app.close())
+  const { app, proxy } = await appBehindFaultProxy(t, 'page')
   const base = await app.listen({ port: 0, host: '127.0.0.1' })
   const placeOrder = (sku: string) =>
     fetch(`${base}/orders`, {
