@@ -139,10 +139,11 @@ function drawChart() {
     const label = step === 60 ? `-${ago / 60} min` : `-${ago} s`
     nodes.push(element('text', { x: x(now - ago * 1_000), y: height - 2 }, label))
   }
+  // Placed last, dashed: while every order is processed as it comes, it runs on top of the processed line.
   for (const [key, className] of [
-    ['placed', 'placed'],
     ['processed', 'processed'],
     ['deadLettered', 'dead'],
+    ['placed', 'placed'],
   ]) {
     const points = history.map((p) => `${x(p.at).toFixed(1)},${y(p[key]).toFixed(1)}`).join(' ')
     nodes.push(element('polyline', { class: className, points }))
