@@ -69,6 +69,7 @@ export class LiveFeed {
   }
 
   #read(): void {
+    const started = Date.now()
     this.#reading = (async () => {
       const snapshot = await readSnapshot(this.#app, this.#depth)
       const rate = this.#history.add(snapshot.at, totals(snapshot), snapshot.connections.up)
@@ -78,12 +79,13 @@ export class LiveFeed {
       /* c8 ignore next -- readSnapshot answers null depths when the broker is away; this keeps a bug from crashing the app */
       (err: unknown) => this.#app.log.warn({ err }, 'live page: reading the state failed')
     )
-    void this.#reading.then(() => this.#next(Date.now()))
+    void this.#reading.then(() => this.#next(started))
   }
 
-  #next(after: number): void {
+  /** The next read intervalMs after the last one started, or at once when that one took longer. */
+  #next(lastStarted: number): void {
     if (!this.#running) return
-    const wait = Math.max(0, (this.#latest?.at ?? after) + this.#options.intervalMs - after)
+    const wait = Math.max(0, lastStarted + this.#options.intervalMs - Date.now())
     this.#timer = setTimeout(() => this.#read(), wait)
     // A feed nobody stops must not keep the process alive.
     this.#timer.unref()

@@ -17,6 +17,7 @@ export interface ConsumerView {
 }
 
 export interface Snapshot {
+  /** When the read started (epoch ms). */
   at: number
   orders: {
     /** Every order placed, whatever became of it. */
@@ -42,6 +43,7 @@ export async function readSnapshot(
   app: FastifyInstance,
   depth: (queue: string) => Promise<QueueDepth>
 ): Promise<Snapshot> {
+  const at = Date.now()
   const declared = app.consumers
   const queues = await Promise.all(
     consumerQueues(declared).map(async ({ queue, kind }) => ({ ...(await depth(queue)), kind }))
@@ -59,7 +61,7 @@ export async function readSnapshot(
     deadLettered: c.deadLetterQueue ? messages([c.deadLetterQueue]) : 0,
   }))
   return {
-    at: Date.now(),
+    at,
     orders: {
       placed: counts.placed + counts.unconfirmed + counts.processed,
       processed: counts.processed,
