@@ -72,10 +72,14 @@ t.test('the live page, in Chromium: orders flowing, a broker cut shown and recov
   // The broker away: cut every socket and refuse new ones. The page says so, and keeps working.
   proxy.refuse()
   await waitForState(page, 'publish', ['reconnecting', 'connecting', 'down'])
+  await waitForState(page, 'consume', ['reconnecting', 'connecting', 'down'])
   await page.locator('#broker-banner').waitFor({ state: 'visible' })
   phase('outage shown')
   t.match(await text(page, '#broker-banner'), /RabbitMQ is unreachable/, 'the page shows the outage')
-  t.notMatch(await text(page, '#conn-publish'), /connected/, `publish shows ${await text(page, '#conn-publish')}`)
+  for (const role of ['publish', 'consume']) {
+    const shown = await text(page, `#conn-${role}`)
+    t.notMatch(shown, /connected/, `the ${role} connection shows it: ${shown}`)
+  }
   // Posted during the outage, it waits in the publisher's buffer; its 202 comes once the broker is back.
   const duringOutage = placeOrder('B-1')
   await page.locator('#queues td.num', { hasText: '–' }).first().waitFor()
