@@ -9,7 +9,8 @@ pnpm exec turbo run build --filter=demo...
 
 cat <<'TEXT'
 
-Starting the orders demo. In another terminal:
+Starting the orders demo. Open its live page: http://127.0.0.1:3000/
+In another terminal:
   curl -X POST localhost:3000/orders -H 'content-type: application/json' \
        -d '{"customer":"ada","items":[{"sku":"A-1","quantity":2}]}'
   curl localhost:3000/orders/<id>      curl localhost:3000/health      curl localhost:3000/stats

@@ -17,4 +17,6 @@ node_prefix=$(dirname "$(dirname "$(command -v node)")")
 if [ -z "${npm_config_nodedir:-}" ] && [ -f "$node_prefix/include/node/node.h" ]; then
   export npm_config_nodedir="$node_prefix"
 fi
+# playwright-core (the demo's browser test) drives Debian's Chromium; no package may fetch a browser of its own.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 pnpm install --frozen-lockfile

@@ -5,9 +5,12 @@ import publisher, { type PublisherOptions } from '@fastify-amqp/publisher'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Config } from './config.js'
 import { orderConsumers } from './consumers.js'
+import { loggerOptions } from './logger.js'
 import { type Names, names } from './names.js'
 import { healthRoutes } from './routes/health.js'
+import { liveRoutes } from './routes/live.js'
 import { orderRoutes } from './routes/orders.js'
+import { pageRoutes } from './routes/page.js'
 import { statsRoutes } from './routes/stats.js'
 import { OrderPlaced, OrderProcessed } from './schemas.js'
 import { OrderStore } from './store.js'
@@ -26,7 +29,7 @@ declare module 'fastify' {
 }
 
 export interface BuildOptions {
-  /** Fastify's logger option; by default JSON lines at config.logLevel. */
+  /** Fastify's logger option; by default at config.logLevel, pretty in a terminal and JSON lines otherwise. */
   logger?: FastifyServerOptions['logger']
   /** Over the demo's publisher options (tests shorten confirmTimeout or maxMessageBytes). */
   publisher?: PublisherOptions
@@ -40,7 +43,7 @@ export interface BuildOptions {
  */
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: options.logger ?? { level: config.logLevel },
+    logger: options.logger ?? loggerOptions(config.logLevel),
     // Room for the connect timeout, which has its own clearer error, and for the consumers' drain at close,
     // which runs in a hook this also bounds (the consumer plugin shortens a drain that does not fit, and warns).
     pluginTimeout: Math.max(config.connectTimeout, config.drainTimeout) + 5_000,
@@ -123,6 +126,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(orderRoutes)
   await app.register(healthRoutes)
   await app.register(statsRoutes)
+  await app.register(liveRoutes)
+  await app.register(pageRoutes)
   app.addHook('onClose', async () => {
     app.log.info('shutdown: HTTP server closed; closing the consumer channels')
   })

@@ -57,7 +57,7 @@ async function start(): Promise<void> {
   await app.listen({ port: config.port, host: config.host })
   app.log.info(
     { databasePath: config.databasePath, exchange: app.names.exchange },
-    `orders demo ready: POST http://${config.host}:${config.port}/orders`
+    `orders demo ready: open http://${config.host}:${config.port}/ (the live page); POST /orders places an order`
   )
 }
 

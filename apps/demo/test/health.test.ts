@@ -1,16 +1,10 @@
-import { startFaultProxy } from '@fastify-amqp/test-broker'
 import t from 'tap'
-import { buildApp } from '../src/app.js'
-import { SHARED_URL, testConfig, until } from './fixtures/helpers.js'
+import { appBehindFaultProxy, until } from './fixtures/helpers.js'
 
 t.test(
   'GET /health is 503 while the broker connection is cut (consumers unsubscribed) and 200 again after',
   async (t) => {
-    const proxy = await startFaultProxy({ port: Number(new URL(SHARED_URL).port || 5672) })
-    t.teardown(() => proxy.close())
-    const config = testConfig(t, 'health', { AMQP_URL: proxy.url(SHARED_URL) })
-    const app = await buildApp(config, { logger: false })
-    t.teardown(() => app.close())
+    const { app, proxy } = await appBehindFaultProxy(t, 'health')
     const health = () => app.inject({ method: 'GET', url: '/health' })
 
     const up = await health()
