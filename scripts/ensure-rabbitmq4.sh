@@ -17,11 +17,6 @@ DIST_PORT=25673
 EPMD_PORT=4370
 DATA=/var/lib/fastify-amqp-shared # inside the root
 
-# One run at a time: two runs building the root at once would delete each other's scratch dir.
-mkdir -p "$(dirname "$ROOT")"
-exec 9>"$ROOT.lock"
-flock 9
-
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") >/dev/null 2>&1; }
 version() { cat "$ROOT/etc/fastify-amqp-rabbitmq-version" 2>/dev/null || echo unknown; }
 
@@ -108,7 +103,7 @@ CONF
     RABBITMQ_CONFIG_FILE="$DATA/rabbitmq.conf" RABBITMQ_CONF_ENV_FILE="$DATA/rabbitmq-env.conf" \
     RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS='-kernel inet_dist_use_interface {127,0,0,1}' \
     ERL_EPMD_PORT="$EPMD_PORT" ERL_EPMD_ADDRESS=127.0.0.1 \
-    /usr/lib/rabbitmq/bin/rabbitmq-server >>"$data/rabbitmq.log" 2>&1 </dev/null &
+    /usr/lib/rabbitmq/bin/rabbitmq-server >>"$data/rabbitmq.log" 2>&1 </dev/null 9>&- &
   for _ in $(seq 1 120); do
     if port_open "$PORT"; then
       echo "RabbitMQ $(version) answers on 127.0.0.1:$PORT"
@@ -123,6 +118,15 @@ CONF
 
 if port_open "$PORT"; then
   echo "RabbitMQ $(version) answers on 127.0.0.1:$PORT"
+  exit 0
+fi
+# One run at a time: two runs building the root at once would delete each other's scratch dir. The node started
+# below must not inherit the lock (9>&- there), or it holds it as long as it runs and every later run waits forever.
+mkdir -p "$(dirname "$ROOT")"
+exec 9>"$ROOT.lock"
+flock 9
+if port_open "$PORT"; then
+  echo "RabbitMQ $(version) answers on 127.0.0.1:$PORT (started by the run this one waited for)"
   exit 0
 fi
 [ -x "$ROOT/usr/lib/rabbitmq/bin/rabbitmq-server" ] || build_root
