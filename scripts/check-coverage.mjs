@@ -8,6 +8,10 @@ import { parseArgs } from 'node:util'
 const METRICS = ['lines', 'statements', 'branches', 'functions']
 const { values } = parseArgs({ options: Object.fromEntries(METRICS.map((m) => [m, { type: 'string' }])) })
 const summary = JSON.parse(await readFile('.tap/report/coverage-summary.json', 'utf8')).total
+// The bar is the 4.x leg's, which runs every test; the 3.10 leg skips the suites onlyOnPrimaryLeg keeps to 4.x
+// (@fastify-amqp/test-broker), so there the figures are printed, not gated, unless FASTIFY_AMQP_ALL_LEGS=1 ran all.
+const leg = process.env.FASTIFY_AMQP_BROKER || '4'
+const gated = leg === '4' || process.env.FASTIFY_AMQP_ALL_LEGS === '1'
 
 const under = []
 for (const metric of METRICS) {
@@ -16,7 +20,8 @@ for (const metric of METRICS) {
   if (!Number.isFinite(threshold)) throw new TypeError(`--${metric}: not a number (${values[metric]})`)
   const { pct, covered, total } = summary[metric]
   const line = `${metric} ${pct}% (${covered}/${total}), threshold ${threshold}%`
-  if (pct < threshold) under.push(line)
+  if (!gated) console.log(`coverage (not gated on the ${leg} leg, it skips the 4.x-only suites): ${line}`)
+  else if (pct < threshold) under.push(line)
   else console.log(`coverage ok: ${line}`)
 }
 if (under.length > 0) {

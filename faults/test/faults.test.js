@@ -1,7 +1,7 @@
 // The quick profile of the fault-injection suite (CI). Each scenario drives real HTTP traffic
 // through a Fastify app with the three plugins while a fault is injected, then checks lost === 0,
 // the recovery bound and its own figures. `pnpm test:faults` runs the full profile.
-import { describeBroker } from '@fastify-amqp/test-broker'
+import { describeBroker, onlyOnPrimaryLeg } from '@fastify-amqp/test-broker'
 import t from 'tap'
 import { PROFILES } from '../lib/profiles.js'
 import { checksOf, createEnv, describe, SCENARIOS } from '../lib/suite.js'
@@ -14,7 +14,9 @@ if (!skip.has('broker-kill') || !skip.has('alarm')) env.warmUp()
 t.teardown(() => env.dispose())
 
 for (const scenario of SCENARIOS) {
-  t.test(scenario.name, { skip: skip.has(scenario.name) && 'FAULTS_SKIP' }, async (t) => {
+  const skipped =
+    (skip.has(scenario.name) && 'FAULTS_SKIP') || (scenario.primaryLegOnly && onlyOnPrimaryLeg(scenario.primaryLegOnly))
+  t.test(scenario.name, { skip: skipped }, async (t) => {
     const result = await scenario.run(profile, env)
     t.comment(describe(result))
     if (result.logTail) t.comment(`app log (last warnings/errors):\n${result.logTail}`)

@@ -112,9 +112,11 @@ export async function slow(profile) {
       await sleep(p.duration) // the fault schedule: the consumer stays slow this long
       clearInterval(sampler)
       const backlog = await run.admin.depth(run.names.stage1)
-      // The consumer catches up at full speed: the backlog must drain and traffic keep flowing.
+      // The consumer catches up at full speed: the backlog must drain and traffic keep flowing. A second consumer
+      // process with more handlers drains beside it: 4 handlers alone took about a minute over the quick backlog.
       children[0].send({ type: 'work', ms: 0 })
       run.cleared()
+      consumerProcess(run, children, { work: 0, concurrency: 32, prefetch: 200 })
       const peak = (list, key) => mb(Math.max(...list.map((s) => s[key])))
       const quarter = (list, key, last) => {
         const n = Math.max(1, Math.floor(list.length / 4))

@@ -1,12 +1,18 @@
 import { setTimeout as delay } from 'node:timers/promises'
-import { startCluster } from '@fastify-amqp/test-broker'
+import { type BrokerCluster, onlyOnPrimaryLeg, startCluster } from '@fastify-amqp/test-broker'
 import t from 'tap'
 import type { Channel, ConfirmChannel, ManagedChannel } from '../src/index.js'
 import { buildApp, captureLogs, uniqueName, until } from './fixtures/helpers.js'
 
+// Failing over between nodes is the plugin's own logic; the 3.10 leg tests its reconnects on one node.
+const skip = onlyOnPrimaryLeg("moving to another node is the plugin's logic, the same on both versions")
+
 // One disposable 3-node cluster (30-60s to form): quorum queues keep a majority with one node stopped.
-const cluster = await startCluster()
-t.teardown(() => cluster.dispose())
+let cluster!: BrokerCluster // not started on a leg that skips this file
+if (!skip) {
+  cluster = await startCluster()
+  t.teardown(() => cluster.dispose())
+}
 
 const QUORUM = { durable: true, arguments: { 'x-queue-type': 'quorum' } }
 
@@ -14,7 +20,7 @@ function portOf(url: string | null): number | undefined {
   return url === null ? undefined : Number(new URL(url).port)
 }
 
-t.test('stopping the node the app is connected to: it moves to another node and loses nothing', async (t) => {
+t.test('stopping the node the app is connected to: it moves to another node and loses nothing', { skip }, async (t) => {
   const queue = uniqueName('cluster-qq')
   const connectionName = uniqueName('cluster-app')
   const { capture, logger } = captureLogs()

@@ -1,14 +1,19 @@
-import { type BrokerNode, startBroker, startFaultProxy } from '@fastify-amqp/test-broker'
+import { type BrokerNode, onlyOnPrimaryLeg, startBroker, startFaultProxy } from '@fastify-amqp/test-broker'
 import { connect } from 'amqplib'
 import t from 'tap'
 import { buildApp, captureLogs, once, uniqueName, until } from './fixtures/helpers.js'
 
+// Restarts, wipes, alarms and URL redaction are the plugin's logic; on 3.10 the fault profile kills and alarms a node.
+const skip = onlyOnPrimaryLeg(
+  "restarts, alarms and redacting URLs are the plugin's logic; the 3.10 fault profile kills and alarms a node"
+)
+
 // One disposable node for every test here: they stop, wipe and alarm it.
 let node: BrokerNode
 t.before(async () => {
-  node = await startBroker()
+  if (!skip) node = await startBroker()
 })
-t.teardown(() => node.dispose())
+t.teardown(() => node?.dispose())
 
 async function queueExists(url: string, queue: string): Promise<boolean> {
   const conn = await connect(url)
@@ -24,7 +29,7 @@ async function queueExists(url: string, queue: string): Promise<boolean> {
   }
 }
 
-t.test('after a restart with an empty data dir, the topology is declared again', async (t) => {
+t.test('after a restart with an empty data dir, the topology is declared again', { skip }, async (t) => {
   const exchange = uniqueName('ex')
   const queue = uniqueName('q')
   const app = await buildApp(t, {
@@ -50,7 +55,7 @@ t.test('after a restart with an empty data dir, the topology is declared again',
   await conn.close()
 })
 
-t.test('waitForConnection: false gives a ready app that connects when the broker starts', async (t) => {
+t.test('waitForConnection: false gives a ready app that connects when the broker starts', { skip }, async (t) => {
   await node.stop()
   const app = await buildApp(t, { url: node.url, waitForConnection: false, reconnect: { maxDelay: 500 } })
   await until(() => app.amqp.status === 'reconnecting', 5_000, 'reconnecting while the broker is down')
@@ -60,7 +65,7 @@ t.test('waitForConnection: false gives a ready app that connects when the broker
   t.equal(app.amqp.status, 'connected')
 })
 
-t.test('memory alarm: status blocked, then connected when cleared', async (t) => {
+t.test('memory alarm: status blocked, then connected when cleared', { skip }, async (t) => {
   const app = await buildApp(t, { url: node.url })
   const channel = await app.amqp.channel({ confirm: true }).waitForOpen()
   const blocked = once(app.amqp, 'blocked', 20_000)
@@ -77,7 +82,7 @@ t.test('memory alarm: status blocked, then connected when cleared', async (t) =>
   t.equal(app.amqp.status, 'connected')
 })
 
-t.test('no log line, error or health() output contains the password', async (t) => {
+t.test('no log line, error or health() output contains the password', { skip }, async (t) => {
   const user = uniqueName('user')
   const password = `pw-${uniqueName('S3cr3t')}`
   await node.rabbitmqctl('add_user', user, password)

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { startBroker, startFaultProxy } from '@fastify-amqp/test-broker'
+import { onlyOnPrimaryLeg, startBroker, startFaultProxy } from '@fastify-amqp/test-broker'
 import t from 'tap'
 import {
   buildApp,
@@ -80,31 +80,35 @@ t.test('5,000 messages, 3 connection cuts while handlers run: none lost, no stal
   t.equal(await settledCount(queue), 0, 'nothing left behind')
 })
 
-t.test('a disposable node restarted (data kept) while consuming: consumption resumes', async (t) => {
-  const node = await startBroker()
-  t.teardown(() => node.dispose())
-  const queue = uniqueName('restart')
-  const handled = new Set<string>()
-  const app = await buildApp(t, {
-    connection: { url: node.url, reconnect: { initialDelay: 100, maxDelay: 1_000 } },
-    declare: (app) => {
-      app.consume(queue, { prefetch: 10, retry: false }, async (message) => {
-        await sleep(10)
-        handled.add(String(message.messageId))
-      })
-    },
-  })
-  const before = await openBroker(t, node.url)
-  for (let i = 0; i < 300; i += 1) await before.send(queue, { i }, { messageId: `before-${i}` })
-  await until(() => handled.size >= 50, 20_000, 'consumption under way')
-  await before.close()
+t.test(
+  'a disposable node restarted (data kept) while consuming: consumption resumes',
+  { skip: onlyOnPrimaryLeg("resuming after a restart is the consumer's logic; the 3.10 fault profile kills a node") },
+  async (t) => {
+    const node = await startBroker()
+    t.teardown(() => node.dispose())
+    const queue = uniqueName('restart')
+    const handled = new Set<string>()
+    const app = await buildApp(t, {
+      connection: { url: node.url, reconnect: { initialDelay: 100, maxDelay: 1_000 } },
+      declare: (app) => {
+        app.consume(queue, { prefetch: 10, retry: false }, async (message) => {
+          await sleep(10)
+          handled.add(String(message.messageId))
+        })
+      },
+    })
+    const before = await openBroker(t, node.url)
+    for (let i = 0; i < 300; i += 1) await before.send(queue, { i }, { messageId: `before-${i}` })
+    await until(() => handled.size >= 50, 20_000, 'consumption under way')
+    await before.close()
 
-  await node.restart({ keepData: true })
-  await until(() => app.amqp.status === 'connected', 30_000, 'the app reconnected')
-  const after = await openBroker(t, node.url)
-  for (let i = 0; i < 20; i += 1) await after.send(queue, { i }, { messageId: `after-${i}` })
-  await until(() => handled.size === 320, 30_000, 'every message, from before and after the restart')
-  t.equal(handled.size, 320, 'persistent messages survived the restart and all were handled')
-  await app.close()
-  t.equal(await settledCount(queue, { ctl: (...args) => node.rabbitmqctl(...args) }), 0)
-})
+    await node.restart({ keepData: true })
+    await until(() => app.amqp.status === 'connected', 30_000, 'the app reconnected')
+    const after = await openBroker(t, node.url)
+    for (let i = 0; i < 20; i += 1) await after.send(queue, { i }, { messageId: `after-${i}` })
+    await until(() => handled.size === 320, 30_000, 'every message, from before and after the restart')
+    t.equal(handled.size, 320, 'persistent messages survived the restart and all were handled')
+    await app.close()
+    t.equal(await settledCount(queue, { ctl: (...args) => node.rabbitmqctl(...args) }), 0)
+  }
+)

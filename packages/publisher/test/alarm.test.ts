@@ -1,15 +1,20 @@
-import { type BrokerNode, startBroker } from '@fastify-amqp/test-broker'
+import { type BrokerNode, onlyOnPrimaryLeg, startBroker } from '@fastify-amqp/test-broker'
 import t from 'tap'
 import { buildApp, once, rawChannel, settledNow, tempQueue, uniqueName } from './fixtures/helpers.js'
+
+// Blocked publishing is the publisher's logic; on 3.10 the fault profile's alarm scenario alarms a node.
+const skip = onlyOnPrimaryLeg(
+  "blocked publishing is the publisher's logic; the 3.10 fault profile runs its alarm scenario"
+)
 
 // One disposable node for the file: the memory alarm must never touch the shared broker.
 let node: BrokerNode
 t.before(async () => {
-  node = await startBroker()
+  if (!skip) node = await startBroker()
 })
 t.teardown(() => node?.dispose())
 
-t.test('memory alarm: publishes stay pending while blocked and resolve when it clears', async (t) => {
+t.test('memory alarm: publishes stay pending while blocked and resolve when it clears', { skip }, async (t) => {
   const { channel } = await rawChannel(t, node.url)
   const queue = await tempQueue(t, channel, 'alarm', node.url)
   const app = await buildApp(t, { connection: { url: node.url }, publisher: { confirmTimeout: 60_000 } })
@@ -34,6 +39,7 @@ t.test('memory alarm: publishes stay pending while blocked and resolve when it c
 
 t.test(
   'memory alarm: a publish fails with FST_AMQP_PUBLISHER_CONFIRM_TIMEOUT after its timeout; the route answers 503',
+  { skip },
   async (t) => {
     const { channel } = await rawChannel(t, node.url)
     const queue = await tempQueue(t, channel, 'alarm503', node.url)

@@ -3,6 +3,7 @@ export { type BrokerCluster, type BrokerClusterOptions, type ClusterStatus, star
 export { describeBroker } from './describe.js'
 export { type ErrorCodesOptions, testErrorCodes } from './error-codes.js'
 export { type FaultProxy, startFaultProxy } from './fault-proxy.js'
+export { onlyOnPrimaryLeg } from './legs.js'
 export { type BrokerNode, type BrokerNodeOptions, startBroker } from './node.js'
 export { freePort } from './ports.js'
 export { type ConnectionRole, type RoleProxy, startRoleProxy } from './role-proxy.js'
