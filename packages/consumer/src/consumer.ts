@@ -12,6 +12,7 @@ import { Message, type MessageContext } from './message.js'
 import type { ResolvedConsumer } from './options.js'
 import { Redeliveries } from './redeliveries.js'
 import { describeConsumer } from './registry.js'
+import type { ConsumerTelemetry } from './telemetry.js'
 import type { ConsumeHandler, ConsumerInfo, ConsumeSchema, PublisherLike } from './types.js'
 
 // ready() waits this long at most for a consumer's first subscription.
@@ -22,6 +23,8 @@ export interface ConsumerDeps {
   publisher: () => PublisherLike
   /** A republish found the publisher closed for good: every consumer stops (see PublishingGate). */
   publishingGone: (why: string) => void
+  /** Traces and metrics, or null when no OpenTelemetry SDK is registered. */
+  telemetry?: ConsumerTelemetry | null
 }
 
 /**
@@ -346,8 +349,12 @@ export class Consumer {
   async #run(delivery: Delivery): Promise<void> {
     this.#running.add(delivery)
     delivery.state.inFlight.add(delivery)
+    const telemetry = this.#deps.telemetry
+    const observation = telemetry?.begin(this.#def.queue, delivery) ?? null
     try {
-      await this.#process(delivery)
+      // Inside the delivery's span: the handler's spans and publishes join its trace.
+      if (observation === null) await this.#process(delivery)
+      else await telemetry?.run(observation, () => this.#process(delivery))
     } catch (err) {
       // #process handles its own failures; reaching here is a bug (or a publisher that throws), but the delivery
       // must still be settled, and the app must not crash.
@@ -356,6 +363,7 @@ export class Consumer {
       this.#running.delete(delivery)
       delivery.state.inFlight.delete(delivery)
       if (delivery.settled) this.#redeliveries.settled(delivery.raw.properties.messageId)
+      if (observation !== null) telemetry?.end(observation, delivery)
       this.#next()
     }
   }

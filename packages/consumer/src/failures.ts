@@ -50,6 +50,7 @@ export class Failures {
 
   async handlerFailed(delivery: Delivery, message: Message, err: unknown): Promise<void> {
     const { attempt } = message
+    delivery.failure = err
     // Described once, never logged raw: a hostile thrown value can make a logger throw.
     const error = describeError(err)
     if (!delivery.settleable) {
@@ -65,6 +66,7 @@ export class Failures {
       const delay = this.#def.delays[attempt - 1] as number
       message.log.warn({ err: error, attempt, attempts, delay }, 'amqp consumer: handler failed, retry scheduled')
       const target = delayQueueName(this.#def.queue, delay)
+      delivery.outcome = 'retry'
       await this.#republish(delivery, target, retryOptions(delivery.raw.properties, attempt + 1, error))
       return
     }
@@ -85,6 +87,9 @@ export class Failures {
     once = false
   ): Promise<void> {
     const dlq = this.#def.deadLetterQueue
+    delivery.outcome = 'dead-letter'
+    delivery.deathReason = reason
+    delivery.failure ??= error
     if (!dlq) {
       // deadLetter: false. Rejected without requeue: dropped, or routed by the queue's own DLX if it has one.
       delivery.reject()

@@ -1,4 +1,5 @@
 import { Publisher } from '@fastify-amqp/publisher'
+import { loadOpenTelemetry, publisherTelemetry } from '@fastify-amqp/publisher/telemetry'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { Consumer } from './consumer.js'
@@ -12,6 +13,7 @@ import {
 import { brokerDropWarning, drainBudget, resolveConsumer, resolvePluginOptions } from './options.js'
 import { PublishingGate } from './publishing.js'
 import { ConsumerRegistry } from './registry.js'
+import { consumerTelemetry } from './telemetry.js'
 import type {
   ConsumeFunction,
   ConsumeHandler,
@@ -44,6 +46,9 @@ async function consumerPlugin(app: FastifyInstance, options: ConsumerPluginOptio
   const { drainMs, warning } = drainBudget(resolved, app.initialConfig.pluginTimeout ?? 0)
   if (warning) log.warn({ drainTimeout: resolved.drainTimeout, drainMs }, warning)
   const gate = new PublishingGate(consumers, app.amqp.connection('publish'), log)
+  // Traces and metrics when the app has @opentelemetry/api and registered an SDK (before this plugin); else none.
+  const otel = await loadOpenTelemetry()
+  const telemetry = consumerTelemetry(otel, resolved.traceContext)
   let started = false
   let publisher: PublisherLike | null = null
   let ownPublisher: Publisher | null = null
@@ -62,6 +67,7 @@ async function consumerPlugin(app: FastifyInstance, options: ConsumerPluginOptio
       amqp: app.amqp,
       publisher: getPublisher,
       publishingGone: (why) => gate.gone(why),
+      telemetry,
     })
     consumers.push(consumer)
     registry.add(consumer.info)
@@ -73,10 +79,14 @@ async function consumerPlugin(app: FastifyInstance, options: ConsumerPluginOptio
     // Share @fastify-amqp/publisher when it is registered; otherwise bring our own.
     if (app.hasDecorator('publisher')) publisher = (app as unknown as { publisher: PublisherLike }).publisher
     else if (consumers.length > 0) {
-      ownPublisher = new Publisher(app.amqp, resolved.publisher, log.child({ role: 'consumer-publisher' }))
+      const own = log.child({ role: 'consumer-publisher' })
+      ownPublisher = new Publisher(app.amqp, resolved.publisher, own, publisherTelemetry(otel))
       publisher = ownPublisher
     }
-    if (consumers.length > 0) gate.watch()
+    if (consumers.length > 0) {
+      gate.watch()
+      telemetry?.observe(app.amqp.connection('consume'))
+    }
     await Promise.all(consumers.map((consumer) => consumer.start()))
     if (consumers.length > 0) log.info({ queues: consumers.map((c) => c.info.queue) }, 'amqp consumers started')
   })
@@ -89,6 +99,7 @@ async function consumerPlugin(app: FastifyInstance, options: ConsumerPluginOptio
     // Closing the channels hands back whatever is still unacked (abandoned handlers).
     await Promise.all(consumers.map((consumer) => consumer.close()))
     await ownPublisher?.close()
+    telemetry?.close()
   })
 
   app.decorate('consume', consume as ConsumeFunction)

@@ -174,6 +174,11 @@ export interface ConsumerPluginOptions {
   deadLetter?: boolean
   /** Default for every consumer. Default { attempts: 5, delay: { initial: 1000, factor: 2, max: 60000 } }. */
   retry?: RetryOptions | false
+  /**
+   * With an OpenTelemetry SDK registered: each delivery's CONSUMER span continues the producer's trace from the
+   * message headers ('parent', default), or starts a trace of its own linked to it ('link').
+   */
+  traceContext?: 'parent' | 'link'
   /** Options for the publisher this plugin creates when @fastify-amqp/publisher is not registered. */
   publisher?: {
     confirmTimeout?: number

@@ -1,8 +1,8 @@
 import { startFaultProxy } from '@fastify-amqp/test-broker'
+import { installSdk, total } from '@fastify-amqp/test-broker/otel'
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
 import t from 'tap'
 import { buildApp, drainQueue, once, rawChannel, SHARED_URL, tempQueue, until } from './fixtures/helpers.js'
-import { installSdk, total } from './fixtures/otel.js'
 
 // Registered before any app is built, as an application registers its SDK before its plugins.
 const sdk = installSdk(t)
