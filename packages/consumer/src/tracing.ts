@@ -2,22 +2,10 @@ import type { Api, OtelApi } from '@fastify-amqp/publisher/telemetry'
 import { attemptOf, type Delivery } from './delivery.js'
 import { describeError } from './describe-error.js'
 import { failureType } from './failure-type.js'
-import { type Headers, headersOf } from './headers.js'
+import { headersOf } from './headers.js'
 
 /** How a consumer span relates to the producer's: its child (one trace), or a new trace linked to it. */
 export type TraceContextMode = 'parent' | 'link'
-
-/** Reads the propagator's fields (traceparent, tracestate) from the message headers. */
-const getter: Api.TextMapGetter<Headers> = {
-  get(carrier, key) {
-    const value = carrier[key]
-    if (typeof value === 'string') return value
-    return Buffer.isBuffer(value) ? value.toString() : undefined
-  },
-  keys(carrier) {
-    return Object.keys(carrier)
-  },
-}
 
 /**
  * CONSUMER spans, one per delivery: its parent extracted from the message headers (or linked, by option),
@@ -38,7 +26,7 @@ export class DeliveryTracing {
   start(queue: string, delivery: Delivery): { span: Api.Span; context: Api.Context } {
     const api = this.#api
     const { fields, properties, content } = delivery.raw
-    const producer = api.propagation.extract(api.ROOT_CONTEXT, headersOf(properties), getter)
+    const producer = api.propagation.extract(api.ROOT_CONTEXT, headersOf(properties), api.defaultTextMapGetter)
     const attributes: Api.Attributes = {
       'messaging.system': 'rabbitmq',
       'messaging.operation.type': 'process',

@@ -201,6 +201,29 @@ t.test('a failing handler: retry then dead letter, each a span of the same trace
   )
 })
 
+t.test('a message refused unread: dead-lettered with its reason, a root span without a traceparent', async (t) => {
+  const queue = uniqueName('otel-poison')
+  cleanup(t, queue)
+  const broker = await openBroker(t)
+  await buildApp(t, {
+    publisher: true,
+    declare(app) {
+      app.consume(queue, {}, async () => {})
+    },
+  })
+  await broker.send(queue, Buffer.from('{not json'), { contentType: 'application/json', messageId: 'poison-1' })
+  await until(() => spansNamed(`process ${queue}`).length === 1, 10_000)
+  const [span] = spansNamed(`process ${queue}`)
+  t.equal(span?.parentSpanContext, undefined, 'no traceparent: a root span')
+  t.match(span?.attributes, {
+    'messaging.message.id': 'poison-1',
+    'fastify_amqp.outcome': 'dead-letter',
+    'fastify_amqp.dead_letter.reason': 'invalid-json',
+    'error.type': 'invalid-json',
+  })
+  t.equal(span?.status.code, SpanStatusCode.ERROR)
+})
+
 t.test("traceContext: 'link' starts a trace per delivery, linked to the producer's span", async (t) => {
   const queue = uniqueName('otel-link')
   cleanup(t, queue)

@@ -11,8 +11,8 @@ export type { Api }
  */
 export async function loadOpenTelemetry(specifier = '@opentelemetry/api'): Promise<OtelApi | null> {
   try {
-    const api = (await import(specifier)) as OtelApi & { default?: OtelApi }
-    return typeof api.trace?.getTracerProvider === 'function' ? api : (api.default ?? null)
+    const api = (await import(specifier)) as Partial<OtelApi>
+    return typeof api.trace?.getTracerProvider === 'function' ? (api as OtelApi) : null
   } catch {
     return null
   }
