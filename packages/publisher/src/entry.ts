@@ -1,5 +1,5 @@
 import type { Options } from 'amqplib'
-import type { PublishObservation } from './telemetry.js'
+import type { PublishObservation } from './telemetry-hooks.js'
 
 export interface PublishReceipt {
   messageId: string

@@ -1,16 +1,8 @@
 import { type Api, errorType } from './otel.js'
+import type { PublisherGauges } from './telemetry-hooks.js'
 
 /** The semantic conventions' buckets for messaging durations, in seconds. */
 export const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10]
-
-/** What a publisher reports about itself, read when the metrics are collected. */
-export interface PublisherGauges {
-  /** Messages waiting in the buffer (offline, behind the in-flight bound, or to be sent again). */
-  buffered(): number
-  bufferedBytes(): number
-  /** Messages written and waiting for their confirm. */
-  inflight(): number
-}
 
 /**
  * The publisher's metrics: messaging.client.sent.messages and messaging.client.operation.duration (publish to

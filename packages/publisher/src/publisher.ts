@@ -21,7 +21,7 @@ import { Recycler } from './recycler.js'
 import { abortedError, shedError, withArrival } from './rejections.js'
 import { type BodyFor, SchemaChecks } from './schemas.js'
 import { SendQueue } from './send-queue.js'
-import type { PublisherTelemetry, PublishObservation } from './telemetry.js'
+import type { PublisherTelemetryHooks, PublishObservation } from './telemetry-hooks.js'
 import { Ticker } from './ticker.js'
 
 export type { PublishReceipt } from './entry.js'
@@ -89,13 +89,13 @@ export class Publisher {
   /** Entries nacked by the current confirm event, put back in the buffer together, in order. */
   readonly #nacked: Entry[] = []
   /** Traces and metrics, or null when no OpenTelemetry SDK is registered (see telemetry.ts). */
-  readonly #telemetry: PublisherTelemetry | null
+  readonly #telemetry: PublisherTelemetryHooks | null
 
   constructor(
     amqp: AmqpClient,
     options: PublisherOptions,
     log: FastifyBaseLogger,
-    telemetry: PublisherTelemetry | null = null
+    telemetry: PublisherTelemetryHooks | null = null
   ) {
     this.#options = resolvePublisherOptions(options)
     this.#log = log

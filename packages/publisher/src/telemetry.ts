@@ -1,14 +1,15 @@
 import type { ManagedConnection } from '@fastify-amqp/connection'
 import type { Options } from 'amqplib'
 import { observeConnection } from './connection-metrics.js'
-import { type PublisherGauges, PublishMetrics } from './metrics.js'
+import { PublishMetrics } from './metrics.js'
 import { type Api, type OtelApi, registeredMeter, registeredTracer } from './otel.js'
+import type { PublisherGauges, PublisherTelemetryHooks, PublishObservation } from './telemetry-hooks.js'
 import { PublishTracing } from './tracing.js'
 
 const SCOPE = '@fastify-amqp/publisher'
 
-/** One publish as telemetry follows it, from publish() to its settlement. */
-export class PublishObservation {
+/** One publish as telemetry follows it: its span too, when a tracer provider is registered. */
+class TracedPublish implements PublishObservation {
   /** The PRODUCER span, or null when no tracer provider is registered. */
   readonly span: Api.Span | null
   readonly exchange: string
@@ -24,7 +25,7 @@ export class PublishObservation {
  * Traces and metrics of one publisher through @opentelemetry/api, for what an SDK registered: a tracer
  * provider, a meter provider, or both. Null (see publisherTelemetry) when neither is: nothing is done per message.
  */
-export class PublisherTelemetry {
+export class PublisherTelemetry implements PublisherTelemetryHooks {
   readonly #tracing: PublishTracing | null
   readonly #metrics: PublishMetrics | null
   readonly #meter: Api.Meter | null
@@ -42,17 +43,17 @@ export class PublisherTelemetry {
     this.#stop.push(this.#metrics.observe(gauges), observeConnection(this.#meter, connection, 'publish'))
   }
 
-  start(exchange: string, routingKey: string): PublishObservation {
-    return new PublishObservation(this.#tracing?.start(exchange, routingKey) ?? null, exchange)
+  start(exchange: string, routingKey: string): TracedPublish {
+    return new TracedPublish(this.#tracing?.start(exchange, routingKey) ?? null, exchange)
   }
 
   /** Accepted: the id and size on the span, its context in the headers (once: re-sends carry the same). */
-  admitted(observation: PublishObservation, properties: Options.Publish, bytes: number): void {
+  admitted(observation: TracedPublish, properties: Options.Publish, bytes: number): void {
     if (observation.span !== null) this.#tracing?.admitted(observation.span, properties, bytes)
   }
 
   /** Confirmed (error null) or rejected. */
-  settled(observation: PublishObservation, error: Error | null): void {
+  settled(observation: TracedPublish, error: Error | null): void {
     if (observation.span !== null) this.#tracing?.end(observation.span, error)
     this.#metrics?.settled(observation.exchange, (performance.now() - observation.startedAt) / 1000, error)
   }
