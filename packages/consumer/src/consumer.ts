@@ -14,6 +14,7 @@ import type { ResolvedConsumer } from './options.js'
 import { Redeliveries } from './redeliveries.js'
 import { describeConsumer } from './registry.js'
 import { Replies } from './replies.js'
+import type { ConsumerTelemetry } from './telemetry.js'
 import type { ConsumeHandler, ConsumerInfo, ConsumeSchema, PublisherLike } from './types.js'
 
 export interface ConsumerDeps {
@@ -21,6 +22,8 @@ export interface ConsumerDeps {
   publisher: () => PublisherLike
   /** A republish found the publisher closed for good: every consumer stops (see PublishingGate). */
   publishingGone: (why: string) => void
+  /** Traces and metrics, or null when no OpenTelemetry SDK is registered. */
+  telemetry?: ConsumerTelemetry | null
 }
 
 /**
@@ -396,8 +399,12 @@ export class Consumer {
   async #run(delivery: Delivery): Promise<void> {
     this.#running.add(delivery)
     delivery.state.inFlight.add(delivery)
+    const telemetry = this.#deps.telemetry
+    const observation = telemetry?.begin(this.#def.queue, delivery) ?? null
     try {
-      await this.#process(delivery)
+      // Inside the delivery's span: the handler's spans and publishes join its trace.
+      if (observation === null) await this.#process(delivery)
+      else await telemetry?.run(observation, () => this.#process(delivery))
     } catch (err) {
       // #process handles its own failures; reaching here is a bug (or a publisher that throws), but the delivery
       // must still be settled, and the app must not crash.
@@ -406,6 +413,7 @@ export class Consumer {
       this.#running.delete(delivery)
       delivery.state.inFlight.delete(delivery)
       if (delivery.settled) this.#redeliveries.settled(delivery.raw.properties.messageId)
+      if (observation !== null) telemetry?.end(observation, delivery)
       this.#next()
     }
   }

@@ -103,6 +103,9 @@ export class ChannelState {
   }
 }
 
+/** What became of a delivery, as telemetry reports it (`fastify_amqp.outcome`). */
+export type Outcome = 'ack' | 'retry' | 'dead-letter' | 'reject' | 'requeue' | 'abandoned'
+
 /** A message received on one channel, until it is acked, nacked or given up. */
 export class Delivery {
   readonly state: ChannelState
@@ -118,6 +121,14 @@ export class Delivery {
   #controller: AbortController | null = null
   #abortReason: Error | null = null
   #lost: AbortController | null = null
+  /** What became of it, set where that is decided (for telemetry); null while undecided. */
+  outcome: Outcome | null = null
+  /** Why it was dead-lettered, when it was. */
+  deathReason: string | null = null
+  /** What its handler threw, or why it was refused unread. */
+  failure: unknown = undefined
+  /** trace_id and span_id for message.log, while a span follows it. */
+  logFields: { trace_id: string; span_id: string } | null = null
 
   constructor(state: ChannelState, raw: ConsumeMessage) {
     this.state = state
@@ -164,6 +175,7 @@ export class Delivery {
    * ack order too, so no multiple ack covers its tag (the broker may still count it as ours).
    */
   giveUp(reason: Error): void {
+    if (!this.#settled) this.outcome = 'abandoned'
     this.#givenUp = true
     this.abort(reason)
     this.#lost?.abort(reason)
@@ -174,6 +186,8 @@ export class Delivery {
     if (!this.settleable) return false
     this.#settled = true
     this.ackQueued = true
+    // A retry or dead letter is acked once its copy is confirmed: that stays its outcome.
+    this.outcome ??= 'ack'
     return this.state.ack(this)
   }
 
@@ -182,12 +196,17 @@ export class Delivery {
    * RabbitMQ 4.3 does not count towards a quorum queue's delivery limit.
    */
   requeue(): boolean {
-    return this.#release((channel) => channel.nack(this.raw, false, true))
+    const released = this.#release((channel) => channel.nack(this.raw, false, true))
+    if (released) this.outcome = 'requeue'
+    return released
   }
 
   /** Gives it up (deadLetter: false): basic.reject without requeue, dropped or taken by the queue's own DLX. */
   reject(): boolean {
-    return this.#release((channel) => channel.reject(this.raw, false))
+    const released = this.#release((channel) => channel.reject(this.raw, false))
+    // deadLetter: false dead-letters by basic.reject (to the queue's own DLX, if any).
+    if (released && this.outcome !== 'dead-letter') this.outcome = 'reject'
+    return released
   }
 
   #release(send: (channel: Channel) => void): boolean {

@@ -51,6 +51,7 @@ export class Failures {
   /** Retries or dead-letters the message; says which ('gone': its delivery was given up, nothing was done). */
   async handlerFailed(delivery: Delivery, message: Message, err: unknown): Promise<'retried' | 'given-up' | 'gone'> {
     const { attempt } = message
+    delivery.failure = err
     // Described once, never logged raw: a hostile thrown value can make a logger throw.
     const error = describeError(err)
     if (!delivery.settleable) {
@@ -66,6 +67,7 @@ export class Failures {
       const delay = this.#def.delays[attempt - 1] as number
       message.log.warn({ err: error, attempt, attempts, delay }, 'amqp consumer: handler failed, retry scheduled')
       const target = delayQueueName(this.#def.queue, delay)
+      delivery.outcome = 'retry'
       await this.#republish(delivery, target, retryOptions(delivery.raw.properties, attempt + 1, error))
       return 'retried'
     }
@@ -87,6 +89,9 @@ export class Failures {
     once = false
   ): Promise<void> {
     const dlq = this.#def.deadLetterQueue
+    delivery.outcome = 'dead-letter'
+    delivery.deathReason = reason
+    delivery.failure ??= error
     if (!dlq) {
       // deadLetter: false. Rejected without requeue: dropped, or routed by the queue's own DLX if it has one.
       delivery.reject()

@@ -1,4 +1,5 @@
 import { Publisher } from '@fastify-amqp/publisher'
+import { loadOpenTelemetry, publisherTelemetry } from '@fastify-amqp/publisher/telemetry'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { DescribedConsumer } from './asyncapi.js'
@@ -17,6 +18,7 @@ import { brokerDropWarning, drainBudget, resolveConsumer, resolvePluginOptions }
 import { PublishingGate } from './publishing.js'
 import { type ConsumerHealth, type ConsumerPhase, consumerHealth } from './readiness.js'
 import { ConsumerRegistry } from './registry.js'
+import { consumerTelemetry } from './telemetry.js'
 import type {
   ConsumeFunction,
   ConsumeHandler,
@@ -69,6 +71,9 @@ async function consumerPlugin(app: FastifyInstance, options: ConsumerPluginOptio
   const { drainMs, warning } = drainBudget(resolved, app.initialConfig.pluginTimeout ?? 0)
   if (warning) log.warn({ drainTimeout: resolved.drainTimeout, drainMs }, warning)
   const gate = new PublishingGate(consumers, app.amqp.connection('publish'), log)
+  // Traces and metrics when the app has @opentelemetry/api and registered an SDK (before this plugin); else none.
+  const otel = await loadOpenTelemetry()
+  const telemetry = consumerTelemetry(otel, resolved.traceContext)
   let started = false
   let publisher: PublisherLike | null = null
   let ownPublisher: Publisher | null = null
@@ -87,6 +92,7 @@ async function consumerPlugin(app: FastifyInstance, options: ConsumerPluginOptio
       amqp: app.amqp,
       publisher: getPublisher,
       publishingGone: (why) => gate.gone(why),
+      telemetry,
     })
     consumers.push(consumer)
     byQueue.set(def.queue, consumer)
@@ -101,10 +107,14 @@ async function consumerPlugin(app: FastifyInstance, options: ConsumerPluginOptio
     // Share @fastify-amqp/publisher when it is registered; otherwise bring our own.
     if (app.hasDecorator('publisher')) publisher = (app as unknown as { publisher: PublisherLike }).publisher
     else if (consumers.length > 0) {
-      ownPublisher = new Publisher(app.amqp, resolved.publisher, log.child({ role: 'consumer-publisher' }))
+      const own = log.child({ role: 'consumer-publisher' })
+      ownPublisher = new Publisher(app.amqp, resolved.publisher, own, publisherTelemetry(otel))
       publisher = ownPublisher
     }
-    if (consumers.length > 0) gate.watch()
+    if (consumers.length > 0) {
+      gate.watch()
+      telemetry?.observe(app.amqp.connection('consume'))
+    }
     await startAll(consumers, log)
   })
   // preClose runs before every onClose hook, so the publishers that retries and handlers use are still open.
@@ -117,6 +127,7 @@ async function consumerPlugin(app: FastifyInstance, options: ConsumerPluginOptio
     // Closing the channels hands back whatever is still unacked (abandoned handlers).
     await Promise.all(consumers.map((consumer) => consumer.close()))
     await ownPublisher?.close()
+    telemetry?.close()
   })
 
   app.decorate('consume', consume as ConsumeFunction)

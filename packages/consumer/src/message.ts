@@ -75,7 +75,12 @@ export class Message<Body = unknown, Headers = MessagePropertyHeaders> implement
   }
 
   get log(): FastifyBaseLogger {
-    this.#log ??= this.#context.log.child({ messageId: this.messageId, correlationId: this.correlationId })
+    if (this.#log === null) {
+      const ids = { messageId: this.messageId, correlationId: this.correlationId }
+      // With a span following the delivery, its ids join the log lines to the trace.
+      const trace = this.#delivery.logFields
+      this.#log = this.#context.log.child(trace === null ? ids : { ...ids, ...trace })
+    }
     return this.#log
   }
 

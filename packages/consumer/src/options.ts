@@ -23,6 +23,7 @@ export interface ResolvedPluginOptions {
   deadLetter: boolean
   retry: ResolvedRetry
   publisher: NonNullable<ConsumerPluginOptions['publisher']>
+  traceContext: 'parent' | 'link'
 }
 
 export interface ResolvedRetry {
@@ -86,6 +87,13 @@ function boolean(field: string, value: unknown, fallback: boolean): boolean {
   return value
 }
 
+function traceContext(value: unknown): 'parent' | 'link' {
+  if (value === undefined) return 'parent'
+  if (value !== 'parent' && value !== 'link')
+    invalid('traceContext', `expected 'parent' or 'link', got ${String(value)}`)
+  return value
+}
+
 function object(field: string, value: unknown): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) invalid(field, 'expected an object')
   return value as Record<string, unknown>
@@ -132,6 +140,7 @@ export function resolvePluginOptions(options: ConsumerPluginOptions = {}): Resol
     deadLetter: boolean('deadLetter', options.deadLetter, true),
     retry: resolveRetry('retry', options.retry, DEFAULT_RETRY),
     publisher,
+    traceContext: traceContext(options.traceContext),
   }
 }
 

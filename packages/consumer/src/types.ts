@@ -212,6 +212,11 @@ export interface ConsumerPluginOptions {
   retry?: RetryOptions | false
   /** app.asyncapi()'s info and servers, and `route` to serve the document at (off by default). */
   asyncapi?: AsyncApiOptions
+  /**
+   * With an OpenTelemetry SDK registered: each delivery's CONSUMER span continues the producer's trace from the
+   * message headers ('parent', default), or starts a trace of its own linked to it ('link').
+   */
+  traceContext?: 'parent' | 'link'
   /** Options for the publisher this plugin creates when @fastify-amqp/publisher is not registered. */
   publisher?: {
     confirmTimeout?: number

@@ -29,6 +29,7 @@ t.test('plugin defaults', async (t) => {
     deadLetter: true,
     retry: { attempts: 5, delay: { initial: 1_000, factor: 2, max: 60_000 } },
     publisher: {},
+    traceContext: 'parent',
   })
 })
 

@@ -1,4 +1,5 @@
 import type { Options } from 'amqplib'
+import type { PublishObservation } from './telemetry-hooks.js'
 
 export interface PublishReceipt {
   messageId: string
@@ -45,6 +46,8 @@ export class Entry {
   resolve: Resolve = noop
   reject: Reject = noop
   onAbort: (() => void) | null = null
+  /** Its span and start time, while an OpenTelemetry SDK is registered. */
+  observation: PublishObservation | null = null
   /** Body bytes, kept after the content is released. */
   readonly size: number
 
@@ -82,6 +85,7 @@ export class Entry {
     this.reject = noop
     this.onAbort = null
     this.signal = undefined
+    this.observation = null
   }
 }
 

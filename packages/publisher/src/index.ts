@@ -7,9 +7,11 @@ import {
   PublisherInvalidOptionError,
 } from './errors.js'
 import type { PublisherOptions } from './options.js'
+import { loadOpenTelemetry } from './otel.js'
 import { Publisher, type PublishOptions, type PublishReceipt } from './publisher.js'
 import type { RequestOptions } from './requester.js'
 import type { BodyFor } from './schemas.js'
+import { publisherTelemetry } from './telemetry.js'
 
 export interface PublisherPluginOptions extends PublisherOptions {
   /** Seconds sent in Retry-After when reply.publish fails because the broker is unavailable. Default 5. */
@@ -53,7 +55,9 @@ async function publisherPlugin(app: FastifyInstance, options: PublisherPluginOpt
   if (!app.hasDecorator('amqp')) throw new PublisherDependencyError()
   if (app.hasDecorator('publisher')) throw new PublisherAlreadyRegisteredError()
 
-  const publisher = new Publisher(app.amqp, options, app.log.child({ plugin: '@fastify-amqp/publisher' }))
+  // Traces and metrics when the app has @opentelemetry/api and registered an SDK (before this plugin); else none.
+  const telemetry = publisherTelemetry(await loadOpenTelemetry())
+  const publisher = new Publisher(app.amqp, options, app.log.child({ plugin: '@fastify-amqp/publisher' }), telemetry)
   // Runs before the connection plugin's onClose (registered earlier), so confirms can still arrive.
   app.addHook('onClose', async () => {
     await publisher.close()

@@ -23,6 +23,7 @@ import { abortedError, shedError, withArrival } from './rejections.js'
 import { Requester, type RequestOptions } from './requester.js'
 import { type BodyFor, SchemaChecks } from './schemas.js'
 import { SendQueue } from './send-queue.js'
+import type { PublisherTelemetryHooks, PublishObservation } from './telemetry-hooks.js'
 import { Ticker } from './ticker.js'
 
 export type { PublishReceipt } from './entry.js'
@@ -92,8 +93,15 @@ export class Publisher {
   readonly #amqp: AmqpClient
   /** request()'s reply channel, made at the first request. */
   #requester: Requester | null = null
+  /** Traces and metrics, or null when no OpenTelemetry SDK is registered (see telemetry.ts). */
+  readonly #telemetry: PublisherTelemetryHooks | null
 
-  constructor(amqp: AmqpClient, options: PublisherOptions, log: FastifyBaseLogger) {
+  constructor(
+    amqp: AmqpClient,
+    options: PublisherOptions,
+    log: FastifyBaseLogger,
+    telemetry: PublisherTelemetryHooks | null = null
+  ) {
     this.#options = resolvePublisherOptions(options)
     this.#log = log
     this.#amqp = amqp
@@ -108,6 +116,11 @@ export class Publisher {
     this.#managed.on('lost', this.#onLost)
     this.#connection.on('closed', this.#onConnectionClosed)
     this.#connection.on('connected', this.#onConnected)
+    this.#telemetry = telemetry
+    telemetry?.observe(
+      { buffered: () => this.#queue.count, bufferedBytes: () => this.#queue.bytes, inflight: () => this.#inflight },
+      this.#connection
+    )
   }
 
   /** Messages accepted and not settled yet: written and awaiting a confirm, plus buffered. */
@@ -126,18 +139,20 @@ export class Publisher {
     body: BodyFor<E, R>,
     options?: PublishOptions
   ): Promise<PublishReceipt> {
-    if (this.#refusal !== null) return Promise.reject(withArrival(new PublisherClosedError(this.#refusal), false))
+    const observation = this.#telemetry?.start(exchange, routingKey) ?? null
+    if (this.#refusal !== null)
+      return this.#refuse(observation, withArrival(new PublisherClosedError(this.#refusal), false))
     const open = this.#open() && this.#queue.count === 0
     // Shed load before doing any work for a message that cannot be kept.
-    if (!open && this.#queue.full()) return Promise.reject(this.#bufferFull())
+    if (!open && this.#queue.full()) return this.#refuse(observation, this.#bufferFull())
     let content: Buffer
     try {
       content = this.#admission.admit(exchange, routingKey, body, options)
     } catch (err) {
-      return Promise.reject(err)
+      return this.#refuse(observation, err as Error)
     }
     const writable = open && this.#hasRoom(content.length)
-    if (!writable && this.#queue.full(content.length)) return Promise.reject(this.#bufferFull())
+    if (!writable && this.#queue.full(content.length)) return this.#refuse(observation, this.#bufferFull())
 
     const now = Date.now()
     const contentType = content === body ? 'application/octet-stream' : 'application/json'
@@ -150,7 +165,9 @@ export class Publisher {
     properties.messageId ??= this.#ids.next()
     const timeout = options?.timeout ?? this.#options.confirmTimeout
     const signal = options?.signal
+    if (observation !== null) this.#telemetry?.admitted(observation, properties, content.length)
     const entry = new Entry(exchange, routingKey, content, properties, timeout, now + timeout, signal)
+    entry.observation = observation
     const promise = entry.promise()
     if (signal !== undefined) {
       if (signal.aborted) {
@@ -183,6 +200,12 @@ export class Publisher {
     return this.#requester.request(exchange, routingKey, body, options) as Promise<T>
   }
 
+  /** Rejected before it became an entry (closed, buffer full, refused by the checks). */
+  #refuse(observation: PublishObservation | null, error: Error): Promise<PublishReceipt> {
+    if (observation !== null) this.#telemetry?.settled(observation, error)
+    return Promise.reject(error)
+  }
+
   /** Stops accepting, waits up to closeTimeout for outstanding confirms, rejects what is left, closes the channel. */
   close(): Promise<void> {
     this.#closing ??= this.#close()
@@ -209,6 +232,7 @@ export class Publisher {
     }
     this.#ticker.stop()
     this.#recycler.cancel()
+    this.#telemetry?.close()
     this.#managed.off('open', this.#onOpen)
     this.#managed.off('lost', this.#onLost)
     this.#connection.off('closed', this.#onConnectionClosed)
@@ -284,9 +308,11 @@ export class Publisher {
     if (entry.onAbort !== null) entry.signal?.removeEventListener('abort', entry.onAbort)
     const { resolve, reject } = entry
     const messageId = entry.properties.messageId as string
+    const observation = entry.observation
     entry.release()
     if (error === null) resolve({ messageId })
     else reject(withArrival(error, mayHaveArrived(entry, verdict, state === SENT)))
+    if (observation !== null) this.#telemetry?.settled(observation, error)
     if (this.#onIdle !== null && this.#inflight + this.#queue.count === 0) this.#onIdle()
   }
 
