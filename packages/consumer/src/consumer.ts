@@ -3,14 +3,12 @@ import type { AmqpClient, ManagedChannel } from '@fastify-amqp/connection'
 import type { Channel, ConsumeMessage } from 'amqplib'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { Decoder } from './decode.js'
-import { attemptOf, ChannelState, Delivery } from './delivery.js'
+import { ChannelState, Delivery } from './delivery.js'
 import { describeError } from './describe-error.js'
-import { ConsumerCancelledError, ConsumerChannelLostError, ConsumerHandlerTimeoutError } from './errors.js'
+import { ConsumerCancelledError, ConsumerChannelLostError } from './errors.js'
 import { Failures } from './failures.js'
-import { withHandlerTimeout } from './handler-timeout.js'
-import { header, headersOf } from './headers.js'
-import { Message, type MessageContext } from './message.js'
 import type { ResolvedConsumer } from './options.js'
+import { Processing } from './processing.js'
 import { Redeliveries } from './redeliveries.js'
 import { describeConsumer } from './registry.js'
 import { Replies } from './replies.js'
@@ -34,14 +32,10 @@ export interface ConsumerDeps {
 export class Consumer {
   readonly info: ConsumerInfo
   readonly #def: ResolvedConsumer
-  readonly #handler: ConsumeHandler
-  readonly #instance: FastifyInstance
-  readonly #decoder: Decoder
   readonly #log: FastifyBaseLogger
   readonly #deps: ConsumerDeps
-  readonly #context: MessageContext
   readonly #failures: Failures
-  readonly #replies: Replies
+  readonly #processing: Processing
   #managed: ManagedChannel | null = null
   #current: ChannelState | null = null
   readonly #running = new Set<Delivery>()
@@ -68,17 +62,24 @@ export class Consumer {
     deps: ConsumerDeps
   ) {
     this.#def = def
-    this.#handler = handler
-    this.#instance = instance
-    this.#decoder = new Decoder(schema, def.maxBodyBytes)
     this.#log = instance.log.child({ queue: def.queue })
     this.#deps = deps
-    this.#context = { queue: def.queue, log: this.#log, publisher: deps.publisher }
     this.#failures = new Failures(def, this.#log, deps.publisher, {
       redeclare: (queue) => this.#redeclare(queue),
       publishingGone: deps.publishingGone,
     })
-    this.#replies = new Replies(deps.publisher, this.#log)
+    this.#processing = new Processing({
+      def,
+      handler,
+      instance,
+      decoder: new Decoder(schema, def.maxBodyBytes),
+      log: this.#log,
+      context: { queue: def.queue, log: this.#log, publisher: deps.publisher },
+      failures: this.#failures,
+      replies: new Replies(deps.publisher, this.#log),
+      redeliveries: this.#redeliveries,
+      limits: this.#limits,
+    })
     this.info = describeConsumer(def, schema, this)
   }
 
@@ -403,10 +404,10 @@ export class Consumer {
     const observation = telemetry?.begin(this.#def.queue, delivery) ?? null
     try {
       // Inside the delivery's span: the handler's spans and publishes join its trace.
-      if (observation === null) await this.#process(delivery)
-      else await telemetry?.run(observation, () => this.#process(delivery))
+      if (observation === null) await this.#processing.process(delivery)
+      else await telemetry?.run(observation, () => this.#processing.process(delivery))
     } catch (err) {
-      // #process handles its own failures; reaching here is a bug (or a publisher that throws), but the delivery
+      // process() handles its own failures; reaching here is a bug (or a publisher that throws), but the delivery
       // must still be settled, and the app must not crash.
       await this.#failures.settleAfterBug(delivery, err).catch(() => {})
     } finally {
@@ -441,66 +442,5 @@ export class Consumer {
       this.#idleWaiters = []
       for (const resolve of waiters) resolve()
     }
-  }
-
-  async #process(delivery: Delivery): Promise<void> {
-    const attempt = attemptOf(delivery.raw)
-    const previous = this.#lostBefore(delivery)
-    if (previous > 0 && previous >= this.#def.maxDeliveries) {
-      const error = `delivered ${previous} times before without its handler finishing (maxDeliveries ${this.#def.maxDeliveries})`
-      this.#log.error(
-        { messageId: delivery.raw.properties.messageId, deliveries: previous, maxDeliveries: this.#def.maxDeliveries },
-        'amqp consumer: redelivery limit reached, dead-lettering it unrun'
-      )
-      await this.#failures.deadLetter(delivery, 'redelivery-limit', error, attempt)
-      await this.#replies.answerError(delivery, error, 'redelivery-limit')
-      return
-    }
-    const decoded = this.#decoder.decode(delivery.raw)
-    if (!decoded.ok) {
-      this.#log.warn(
-        { messageId: delivery.raw.properties.messageId, reason: decoded.reason, err: decoded.message },
-        'amqp consumer: rejected message, dead-lettering it'
-      )
-      await this.#failures.deadLetter(delivery, decoded.reason, decoded.message, attempt)
-      await this.#replies.answerError(delivery, decoded.message, decoded.reason)
-      return
-    }
-    const message = new Message(delivery, decoded.body, attempt, this.#context)
-    const limit = this.#def.handlerTimeout
-    let result: unknown
-    try {
-      result = await withHandlerTimeout(
-        () => this.#handler.call(this.#instance, message as Parameters<ConsumeHandler>[0]),
-        limit,
-        () => {
-          const err = new ConsumerHandlerTimeoutError(limit)
-          delivery.abort(err)
-          return err
-        },
-        this.#limits
-      )
-    } catch (err) {
-      const outcome = await this.#failures.handlerFailed(delivery, message, err)
-      if (outcome === 'given-up') await this.#replies.answerError(delivery, err)
-      return
-    }
-    // A request (replyTo set): the return value is its reply, sent before the ack.
-    if (delivery.raw.properties.replyTo) await this.#replies.answer(delivery, result)
-    if (!delivery.ack()) message.log.debug('amqp consumer: ack dropped, the channel is gone; the broker redelivers')
-  }
-
-  /**
-   * Deliveries of this message before this one whose handler never finished, or 0 when there is no limit or it
-   * is no redelivery. A quorum queue counts returns itself (x-delivery-count, which counts deliveries returned
-   * unstarted too); a classic queue counts nothing, so this consumer's own count of losses stands in for it.
-   */
-  #lostBefore(delivery: Delivery): number {
-    const { fields, properties } = delivery.raw
-    if (this.#def.maxDeliveries === 0 || !fields.redelivered) return 0
-    const own = this.#redeliveries.count(properties.messageId)
-    if (this.#def.queueArguments['x-queue-type'] !== 'quorum') return own
-    const counted = header(headersOf(properties), 'x-delivery-count')
-    return typeof counted === 'number' && Number.isInteger(counted) && counted > own ? counted : own
   }
 }
