@@ -11,7 +11,8 @@
 #     on both versions and costs minutes of disposable nodes: the cluster suites (test-broker cluster, connection
 #     cluster and khepri, faults cluster and cluster-leader) and the restart and alarm suites that the 3.10
 #     fault profile's broker-kill and alarm scenarios cover (connection disposable, publisher alarm, the consumer's
-#     restarted node). Coverage is printed there, not gated. FASTIFY_AMQP_ALL_LEGS=1 runs everything on 3.10 too.
+#     restarted node), and the consumer's 3,000-consumer scale test (the consume pool is the plugin's logic).
+#     Coverage is printed there, not gated. FASTIFY_AMQP_ALL_LEGS=1 runs everything on 3.10 too.
 # Within a leg the packages run one after another, then the fault suite, alone: it measures time and memory.
 # TEST_LANES=2 runs the packages in two lanes side by side, the test-broker and connection suites (the ones that
 # start 3-node clusters) in one, the others in the other. Not the default: measured once, on a machine other
