@@ -2,6 +2,7 @@ import { type TypeBoxTypeProvider, TypeBoxValidatorCompiler } from '@fastify/typ
 import amqp, { redactUrl } from '@fastify-amqp/connection'
 import consumer from '@fastify-amqp/consumer'
 import publisher, { type PublisherOptions } from '@fastify-amqp/publisher'
+import type { PrometheusExporter } from '@opentelemetry/exporter-prometheus'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Config } from './config.js'
 import { orderConsumers } from './consumers.js'
@@ -9,6 +10,7 @@ import { loggerOptions } from './logger.js'
 import { type Names, names } from './names.js'
 import { healthRoutes } from './routes/health.js'
 import { liveRoutes } from './routes/live.js'
+import { metricsRoutes } from './routes/metrics.js'
 import { orderRoutes } from './routes/orders.js'
 import { pageRoutes } from './routes/page.js'
 import { statsRoutes } from './routes/stats.js'
@@ -33,6 +35,8 @@ export interface BuildOptions {
   logger?: FastifyServerOptions['logger']
   /** Over the demo's publisher options (tests shorten confirmTimeout or maxMessageBytes). */
   publisher?: PublisherOptions
+  /** Serves GET /metrics from this exporter (startMetrics(), before buildApp: the plugins look for it when they register). */
+  metrics?: PrometheusExporter
 }
 
 /**
@@ -128,6 +132,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(statsRoutes)
   await app.register(liveRoutes)
   await app.register(pageRoutes)
+  if (options.metrics) await app.register(metricsRoutes, { exporter: options.metrics })
   app.addHook('onClose', async () => {
     app.log.info('shutdown: HTTP server closed; closing the consumer channels')
   })

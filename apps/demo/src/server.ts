@@ -3,6 +3,7 @@ import closeWithGrace from 'close-with-grace'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from './app.js'
 import { type Config, ConfigError, loadConfig } from './config.js'
+import { startMetrics } from './metrics.js'
 
 function brokerHelp(config: Config, err: Error): string {
   return [
@@ -28,9 +29,11 @@ async function start(): Promise<void> {
     process.exit(2)
   }
 
+  // Before the plugins register: they look for a meter provider then.
+  const metrics = startMetrics()
   let app: FastifyInstance
   try {
-    app = await buildApp(config)
+    app = await buildApp(config, { metrics })
   } catch (err) {
     const unreachable = err instanceof AmqpConnectTimeoutError || err instanceof AmqpConnectFailedError
     if (!unreachable) throw err
