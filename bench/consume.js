@@ -10,6 +10,7 @@ import Fastify from 'fastify'
 import { Connection } from 'rabbitmq-client'
 import { queueArguments } from './lib/broker.js'
 import { runIsolated } from './lib/isolated.js'
+import { registerSdk } from './lib/otel-sdk.js'
 import { append, child, log, rotate, sleep, summarize, within } from './lib/rounds.js'
 import { startMeter } from './lib/work.js'
 
@@ -55,6 +56,13 @@ export const consumeContenders = {
       },
       close: () => app.close(),
     }
+  },
+
+  // The same with an OpenTelemetry SDK registered: a CONSUMER span per delivery, the handler inside it, the metrics.
+  async 'ours-otel'(url, queue, n, prefetch, queueType) {
+    const unregister = registerSdk()
+    const contender = await consumeContenders.ours(url, queue, n, prefetch, queueType)
+    return { ...contender, close: () => contender.close().finally(unregister) }
   },
 
   async amqplib(url, queue, n, prefetch) {

@@ -9,6 +9,7 @@ import { connect } from 'amqplib'
 import Fastify from 'fastify'
 import { Connection } from 'rabbitmq-client'
 import { runIsolated } from './lib/isolated.js'
+import { registerSdk } from './lib/otel-sdk.js'
 import { BODY, ourPropertiesFactory, RAW_PROPERTIES } from './lib/payload.js'
 import { append, log, rotate, summarize, within } from './lib/rounds.js'
 import { startMeter } from './lib/work.js'
@@ -56,6 +57,13 @@ export const publishContenders = {
       () => app.close(),
       1
     )
+  },
+
+  // The same with an OpenTelemetry SDK registered: a PRODUCER span and traceparent per message, and the metrics.
+  async 'ours-otel'(url, queue, n) {
+    const unregister = registerSdk()
+    const contender = await publishContenders.ours(url, queue, n)
+    return { ...contender, close: () => contender.close().finally(unregister) }
   },
 
   amqplib: (url, queue, n) => rawAmqplib(url, queue, n, () => RAW_PROPERTIES),

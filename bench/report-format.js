@@ -14,6 +14,7 @@ const LABELS = {
   'amqplib-mandatory': 'amqplib (raw, mandatory)',
   'amqplib-same-properties': 'amqplib (raw, our properties)',
   'rabbitmq-client-same-properties': 'rabbitmq-client (our properties)',
+  'ours-otel': 'fastify-amqp + OpenTelemetry SDK',
 }
 export const label = (name) => LABELS[name] ?? name.replace(/^ours\b/, 'fastify-amqp')
 
