@@ -44,15 +44,19 @@ export class ConsumerTelemetry {
     if (this.#meter !== null) this.#stop.push(observeConnection(this.#meter, connection, 'consume'))
   }
 
+  /**
+   * begin() and end() never throw: an SDK that broke its API's promise must not stand between a delivery and its
+   * settlement (the slot it holds, the ack). The delivery is then processed untraced.
+   */
   begin(queue: string, delivery: Delivery): DeliveryObservation {
-    const traced = this.#tracing?.start(queue, delivery) ?? null
-    const attributes = this.#metrics?.attributes(queue, delivery) ?? null
-    if (attributes !== null) this.#metrics?.started(attributes)
-    return {
-      span: traced?.span ?? null,
-      context: traced?.context ?? null,
-      attributes,
-      startedAt: performance.now(),
+    const startedAt = performance.now()
+    try {
+      const traced = this.#tracing?.start(queue, delivery) ?? null
+      const attributes = this.#metrics?.attributes(queue, delivery) ?? null
+      if (attributes !== null) this.#metrics?.started(attributes)
+      return { span: traced?.span ?? null, context: traced?.context ?? null, attributes, startedAt }
+    } catch {
+      return { span: null, context: null, attributes: null, startedAt }
     }
   }
 
@@ -62,9 +66,13 @@ export class ConsumerTelemetry {
   }
 
   end(observation: DeliveryObservation, delivery: Delivery): void {
-    if (observation.span !== null) this.#tracing?.end(observation.span, delivery)
-    if (observation.attributes !== null)
-      this.#metrics?.ended(observation.attributes, delivery, (performance.now() - observation.startedAt) / 1000)
+    try {
+      if (observation.span !== null) this.#tracing?.end(observation.span, delivery)
+      if (observation.attributes !== null)
+        this.#metrics?.ended(observation.attributes, delivery, (performance.now() - observation.startedAt) / 1000)
+    } catch {
+      // See begin(): never in the way of the delivery.
+    }
   }
 
   close(): void {
