@@ -67,8 +67,9 @@ new message goes to each queue, until every handler ran again. A wait that times
 handlers ran. Messages go \`mandatory\`: one that comes back (its queue not declared yet: \`ready()\` may resolve
 before every consumer has subscribed) is sent again every 100 ms, so *consuming* is the time from \`ready()\` until
 every consumer has declared, subscribed and handled one; the cell says how many queues were declared only after
-\`ready()\`, or never. One connection holds at most \`channel_max\` (2,047) channels: with a channel per consumer, consumers past that on
-one connection never consume.
+\`ready()\`, or never. A connection holds at most \`channel_max\` (2,047) channels and each consumer has one, so past
+\`channelsPerConnection\` (1,000) channels the app opens another consume connection: 5,000 consumers use five. \`ready()\`
+waits up to \`startTimeout\` (5 s by default) for the subscriptions, then leaves the rest to subscribe as they can.
 
 ${table(['consumers', 'ready', 'consuming', 'RSS growth', 'RSS per consumer', 'after a cut, consuming again', 'close'], rows)}
 `

@@ -14,7 +14,7 @@ import {
   ConsumerInvalidOptionError,
   ConsumerUnknownQueueError,
 } from './errors.js'
-import { brokerDropWarning, drainBudget, resolveConsumer, resolvePluginOptions } from './options.js'
+import { brokerDropWarning, drainBudget, resolveConsumer, resolvePluginOptions, startBudget } from './options.js'
 import { PublishingGate } from './publishing.js'
 import { type ConsumerHealth, type ConsumerPhase, consumerHealth } from './readiness.js'
 import { ConsumerRegistry } from './registry.js'
@@ -67,9 +67,13 @@ async function consumerPlugin(app: FastifyInstance, options: ConsumerPluginOptio
   }
   const described: DescribedConsumer[] = []
   let phase: ConsumerPhase = 'declaring'
-  // Avvio bounds the preClose hook by pluginTimeout: past it, close() would reject and leave the connections open.
-  const { drainMs, warning } = drainBudget(resolved, app.initialConfig.pluginTimeout ?? 0)
+  // Avvio bounds the onReady and preClose hooks by pluginTimeout: past it, ready() or close() would reject (and
+  // close() leave the connections open).
+  const pluginTimeout = app.initialConfig.pluginTimeout ?? 0
+  const { drainMs, warning } = drainBudget(resolved, pluginTimeout)
   if (warning) log.warn({ drainTimeout: resolved.drainTimeout, drainMs }, warning)
+  const { startMs, warning: startWarning } = startBudget(resolved, pluginTimeout)
+  if (startWarning) log.warn({ startTimeout: resolved.startTimeout, startMs }, startWarning)
   const gate = new PublishingGate(consumers, app.amqp.connection('publish'), log)
   // Traces and metrics when the app has @opentelemetry/api and registered an SDK (before this plugin); else none.
   const otel = await loadOpenTelemetry()
@@ -115,7 +119,7 @@ async function consumerPlugin(app: FastifyInstance, options: ConsumerPluginOptio
       gate.watch()
       telemetry?.observe(app.amqp.connection('consume'))
     }
-    await startAll(consumers, log)
+    await startAll(consumers, startMs, log)
   })
   // preClose runs before every onClose hook, so the publishers that retries and handlers use are still open.
   app.addHook('preClose', async () => {
@@ -151,11 +155,8 @@ function normalize(args: unknown[]): ConsumeOptions | ExclusiveConsumeOptions {
   return { ...settings, queue, handler }
 }
 
-// ready() waits this long at most for the consumers' first subscriptions.
-const START_WAIT = 5_000
-
-/** Starts every consumer; ready() waits for their first subscriptions, but not past START_WAIT. */
-async function startAll(consumers: Consumer[], log: FastifyBaseLogger): Promise<void> {
+/** Starts every consumer; ready() waits for their first subscriptions, but not past `ms` (startTimeout). */
+async function startAll(consumers: Consumer[], ms: number, log: FastifyBaseLogger): Promise<void> {
   if (consumers.length === 0) return
   let pending = consumers.length
   const started = Promise.all(
@@ -167,13 +168,13 @@ async function startAll(consumers: Consumer[], log: FastifyBaseLogger): Promise<
   )
   let timer: NodeJS.Timeout | undefined
   const slow = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, START_WAIT)
+    timer = setTimeout(resolve, ms)
   })
   await Promise.race([started, slow]).finally(() => clearTimeout(timer))
   // One line for them all: thousands of consumers must not mean thousands of warnings.
   if (pending > 0)
     log.warn(
-      { pending, consumers: consumers.length, waited: START_WAIT },
+      { pending, consumers: consumers.length, waited: ms },
       'amqp consumers not subscribed yet; each will be when its channel opens'
     )
   const queues = consumers.length <= 20 ? consumers.map((c) => c.info.queue) : undefined

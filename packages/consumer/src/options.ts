@@ -18,6 +18,9 @@ export interface ResolvedPluginOptions {
   drainTimeout: number
   /** drainTimeout was given (not the default): a warning when it does not fit in Fastify's pluginTimeout. */
   drainTimeoutSet: boolean
+  startTimeout: number
+  /** startTimeout was given (not the default): a warning when it does not fit in Fastify's pluginTimeout. */
+  startTimeoutSet: boolean
   maxDeliveries: number
   maxBodyBytes: number
   deadLetter: boolean
@@ -61,6 +64,8 @@ export interface ResolvedConsumer {
 // retried under its attempt count: 4.3's cancel requeues it uncounted, and one that always hangs would loop.
 const DEFAULT_HANDLER_TIMEOUT = 25 * 60_000
 const DEFAULT_DRAIN_TIMEOUT = 10_000
+// Long enough for thousands of consumers on a quiet broker, and within pluginTimeout's default of 10 s.
+const DEFAULT_START_TIMEOUT = 5_000
 // Enough to dead-letter a crash loop soon, few enough that a message caught in several channel losses in a row
 // (a flapping network) is not taken for one; under a quorum queue's default delivery limit on 4.x (20).
 const DEFAULT_MAX_DELIVERIES = 10
@@ -135,6 +140,8 @@ export function resolvePluginOptions(options: ConsumerPluginOptions = {}): Resol
     handlerTimeout: integer('handlerTimeout', options.handlerTimeout, DEFAULT_HANDLER_TIMEOUT, 0, MAX_TIMER),
     drainTimeout: integer('drainTimeout', options.drainTimeout, DEFAULT_DRAIN_TIMEOUT, 0),
     drainTimeoutSet: options.drainTimeout !== undefined,
+    startTimeout: integer('startTimeout', options.startTimeout, DEFAULT_START_TIMEOUT, 0),
+    startTimeoutSet: options.startTimeout !== undefined,
     maxDeliveries: integer('maxDeliveries', options.maxDeliveries, DEFAULT_MAX_DELIVERIES, 0),
     maxBodyBytes: integer('maxBodyBytes', options.maxBodyBytes, 1024 * 1024, 0),
     deadLetter: boolean('deadLetter', options.deadLetter, true),
@@ -334,9 +341,26 @@ function sideQueues(
   return queues
 }
 
-// Avvio bounds each preClose hook by pluginTimeout; the drain stops this much before it.
-function closeMargin(pluginTimeout: number): number {
+// Avvio bounds each onReady and preClose hook by pluginTimeout; the wait in it stops this much before.
+function hookMargin(pluginTimeout: number): number {
   return Math.min(1_000, Math.ceil(pluginTimeout / 10))
+}
+
+/** What fits of `ms` in a hook Fastify's pluginTimeout bounds (0: none), and a warning when a configured value does not. */
+function hookBudget(
+  name: 'drainTimeout' | 'startTimeout',
+  ms: number,
+  set: boolean,
+  pluginTimeout: number,
+  consequence: string
+): { ms: number; warning: string | null } {
+  if (!(pluginTimeout > 0)) return { ms, warning: null }
+  const fits = pluginTimeout - hookMargin(pluginTimeout)
+  if (ms <= fits) return { ms, warning: null }
+  const warning = set
+    ? `amqp consumer ${name} (${ms} ms) does not fit in Fastify's pluginTimeout (${pluginTimeout} ms), which bounds the hook it runs in: pluginTimeout wins, ${consequence.replace('{fits}', String(fits))}`
+    : null
+  return { ms: fits, warning }
 }
 
 /**
@@ -349,13 +373,32 @@ export function drainBudget(
   plugin: Pick<ResolvedPluginOptions, 'drainTimeout' | 'drainTimeoutSet'>,
   pluginTimeout: number
 ): { drainMs: number; warning: string | null } {
-  if (!(pluginTimeout > 0)) return { drainMs: plugin.drainTimeout, warning: null }
-  const fits = pluginTimeout - closeMargin(pluginTimeout)
-  if (plugin.drainTimeout <= fits) return { drainMs: plugin.drainTimeout, warning: null }
-  const warning = plugin.drainTimeoutSet
-    ? `amqp consumer drainTimeout (${plugin.drainTimeout} ms) does not fit in Fastify's pluginTimeout (${pluginTimeout} ms), which bounds the close hook the drain runs in: pluginTimeout wins, the drain ends after ${fits} ms (raise pluginTimeout to give handlers longer)`
-    : null
-  return { drainMs: fits, warning }
+  const { ms, warning } = hookBudget(
+    'drainTimeout',
+    plugin.drainTimeout,
+    plugin.drainTimeoutSet,
+    pluginTimeout,
+    'the drain ends after {fits} ms (raise pluginTimeout to give handlers longer)'
+  )
+  return { drainMs: ms, warning }
+}
+
+/**
+ * How long ready() waits for the consumers' first subscriptions, within pluginTimeout, which bounds the onReady
+ * hook the wait runs in (past it ready() would reject with FST_ERR_HOOK_TIMEOUT); the same rule as drainBudget.
+ */
+export function startBudget(
+  plugin: Pick<ResolvedPluginOptions, 'startTimeout' | 'startTimeoutSet'>,
+  pluginTimeout: number
+): { startMs: number; warning: string | null } {
+  const { ms, warning } = hookBudget(
+    'startTimeout',
+    plugin.startTimeout,
+    plugin.startTimeoutSet,
+    pluginTimeout,
+    'ready() waits {fits} ms at most (raise pluginTimeout to wait longer)'
+  )
+  return { startMs: ms, warning }
 }
 
 export function deadLetterQueueName(queue: string): string {

@@ -202,6 +202,11 @@ export interface ConsumerPluginOptions {
    * within Fastify's pluginTimeout (9 000 at its default of 10 000); a larger value yields to pluginTimeout.
    */
   drainTimeout?: number
+  /**
+   * How long ready() waits for every consumer's first subscription, ms; those still pending then subscribe as soon
+   * as they can (one warning says how many). Default 5 000; like drainTimeout it yields to Fastify's pluginTimeout.
+   */
+  startTimeout?: number
   /** Default maxDeliveries of every consumer; 0 = no limit. Default 10. */
   maxDeliveries?: number
   /** Larger bodies are dead-lettered unread ('too-large'). Default 1 MiB. */

@@ -7,6 +7,7 @@ import {
   resolveConsumer,
   resolvePluginOptions,
   retryDelay,
+  startBudget,
 } from '../src/options.js'
 import type { ConsumeOptions } from '../src/types.js'
 
@@ -24,6 +25,8 @@ t.test('plugin defaults', async (t) => {
     handlerTimeout: 25 * 60_000,
     drainTimeout: 10_000,
     drainTimeoutSet: false,
+    startTimeout: 5_000,
+    startTimeoutSet: false,
     maxDeliveries: 10,
     maxBodyBytes: 1024 * 1024,
     deadLetter: true,
@@ -164,6 +167,22 @@ t.test("drainBudget: the drain fits within Fastify's pluginTimeout", async (t) =
   t.equal(fit({}, 30_000).drainMs, 10_000, 'a long one: the default drainTimeout')
 })
 
+t.test("startBudget: ready()'s wait fits within Fastify's pluginTimeout", async (t) => {
+  const fit = (options: { startTimeout?: number }, pluginTimeout: number) =>
+    startBudget(resolvePluginOptions(options), pluginTimeout)
+  t.same(fit({}, 10_000), { startMs: 5_000, warning: null }, 'the default: 5 s')
+  t.same(fit({}, 3_000), { startMs: 2_700, warning: null }, 'the default shrinks to fit, silently')
+  t.same(fit({ startTimeout: 20_000 }, 30_000), { startMs: 20_000, warning: null }, 'a configured one that fits')
+  const over = fit({ startTimeout: 60_000 }, 10_000)
+  t.equal(over.startMs, 9_000, 'pluginTimeout wins')
+  t.match(
+    over.warning,
+    /startTimeout \(60000 ms\) does not fit in Fastify's pluginTimeout \(10000 ms\).*ready\(\) waits 9000 ms at most/
+  )
+  t.same(fit({ startTimeout: 60_000 }, 0), { startMs: 60_000, warning: null }, 'pluginTimeout 0: no Fastify limit')
+  t.same(fit({ startTimeout: 0 }, 10_000), { startMs: 0, warning: null }, '0: ready() does not wait')
+})
+
 t.test('bindings get a default routing key', async (t) => {
   t.same(declare({ bindings: [{ exchange: 'x' }] }).bindings, [{ exchange: 'x', routingKey: '' }])
 })
@@ -172,6 +191,7 @@ t.test('invalid options fail with a coded error naming the field', async (t) => 
   const cases: Array<[string, () => unknown]> = [
     ['prefetch', () => resolvePluginOptions({ prefetch: 0 })],
     ['drainTimeout', () => resolvePluginOptions({ drainTimeout: -1 })],
+    ['startTimeout', () => resolvePluginOptions({ startTimeout: 1.5 })],
     ['retry.attempts', () => resolvePluginOptions({ retry: { attempts: 0 } })],
     ['retry.delay.initial', () => declare({ retry: { delay: {} as never } })],
     ['retry.delay.factor', () => declare({ retry: { delay: { initial: 1, factor: 0.5 } } })],

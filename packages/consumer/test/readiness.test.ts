@@ -1,6 +1,14 @@
 import { startFaultProxy } from '@fastify-amqp/test-broker'
 import t from 'tap'
-import { buildApp, deleteConsumerQueues, openBroker, SHARED_URL, uniqueName, until } from './fixtures/helpers.js'
+import {
+  buildApp,
+  captureLogs,
+  deleteConsumerQueues,
+  openBroker,
+  SHARED_URL,
+  uniqueName,
+  until,
+} from './fixtures/helpers.js'
 
 t.test('consumerHealth(): ready once every consumer is subscribed, not while the connection is cut', async (t) => {
   const queues = [uniqueName('ready-a'), uniqueName('ready-b')]
@@ -77,5 +85,46 @@ t.test(
     })
     await until(() => app.consumers[0]?.active === true, 10_000, 'the good consumer subscribed')
     t.same(app.consumerHealth(), { ready: false, consumers: 2, subscribed: 1, notSubscribed: [bad], paused: [] })
+  }
+)
+
+t.test(
+  'startTimeout: ready() stops waiting for consumers whose channel does not open, warns once, and they consume later',
+  async (t) => {
+    const queues = [uniqueName('start-a'), uniqueName('start-b')]
+    const proxy = await startFaultProxy({ port: Number(new URL(SHARED_URL).port) })
+    t.teardown(() => proxy.close())
+    const { capture, logger } = captureLogs('info')
+    const app = await buildApp(t, {
+      ready: false,
+      logger,
+      connection: { url: proxy.url(SHARED_URL), reconnect: { initialDelay: 50, maxDelay: 200 } },
+      consumer: { startTimeout: 300 },
+      declare: (app) => {
+        for (const queue of queues) app.consume(queue, { retry: false }, async () => {})
+      },
+    })
+    t.teardown(async () => {
+      for (const queue of queues) await deleteConsumerQueues(SHARED_URL, queue)
+    })
+    // The connections are up; from here the broker hears nothing, so no channel.open is ever answered.
+    proxy.blackhole()
+    const since = performance.now()
+    await app.ready()
+    const waited = performance.now() - since
+    t.ok(waited >= 290, `ready() waited for the subscriptions (${waited.toFixed(0)} ms)`)
+    // The default (5 s) would wait until 5 000 ms.
+    t.ok(waited < 3_000, `and stopped at startTimeout, not the default (${waited.toFixed(0)} ms)`)
+    t.match(
+      capture.find((line) => line.msg === 'amqp consumers not subscribed yet; each will be when its channel opens'),
+      { pending: 2, consumers: 2, waited: 300 },
+      'one warning names how many are pending'
+    )
+    t.same(app.consumerHealth().notSubscribed, queues, 'and readiness says which')
+
+    // The blackholed connections are dropped; the reconnects subscribe both.
+    proxy.restore()
+    await until(() => app.consumerHealth().ready, 30_000, 'both consumers subscribed after the wait')
+    t.equal(app.consumerHealth().subscribed, 2)
   }
 )
