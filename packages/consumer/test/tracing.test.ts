@@ -287,3 +287,54 @@ t.test('across a connection cut: the re-sent message’s deliveries stay in the 
   t.equal(consumers.length, 2)
   for (const span of consumers) t.equal(span.parentSpanContext?.spanId, producers[0]?.spanContext().spanId)
 })
+
+t.test('reply.rpc: the request, the handler and its reply are spans of the HTTP request’s trace', async (t) => {
+  const queue = uniqueName('otel-rpc')
+  cleanup(t, queue)
+  const app = await buildApp(t, {
+    publisher: true,
+    declare(app) {
+      app.get('/double/:n', (request, reply) =>
+        tracer.startActiveSpan('GET /double', { kind: SpanKind.SERVER }, async (span) => {
+          try {
+            return await reply.rpc('', queue, { n: Number((request.params as { n: string }).n) })
+          } finally {
+            span.end()
+          }
+        })
+      )
+      app.consume(queue, { retry: false }, async (message: ConsumerMessage) => ({
+        doubled: (message.body as { n: number }).n * 2,
+      }))
+    },
+  })
+  const response = await app.inject({ url: '/double/21' })
+  t.same(response.json(), { doubled: 42 })
+  await until(() => spansNamed(`process ${queue}`).length === 1, 10_000, 'the handler’s span')
+  const [http] = spansNamed('GET /double')
+  const [consumer] = spansNamed(`process ${queue}`)
+  const request = sdk
+    .spans()
+    .find((s) => s.kind === SpanKind.PRODUCER && s.attributes['messaging.rabbitmq.destination.routing_key'] === queue)
+  if (!http || !consumer || !request) {
+    t.fail('the HTTP, request and handler spans were recorded')
+    return
+  }
+  const traceId = http.spanContext().traceId
+  t.equal(request.parentSpanContext?.spanId, http.spanContext().spanId, 'the request is the route’s child')
+  t.equal(consumer.spanContext().traceId, traceId, 'the handler runs in the caller’s trace')
+  t.equal(consumer.parentSpanContext?.spanId, request.spanContext().spanId, 'as the request’s child')
+  await until(
+    () =>
+      sdk
+        .spans()
+        .some(
+          (s) =>
+            s.kind === SpanKind.PRODUCER &&
+            s.parentSpanContext?.spanId === consumer.spanContext().spanId &&
+            String(s.attributes['messaging.rabbitmq.destination.routing_key']).startsWith('amq.rabbitmq.reply-to')
+        ),
+    10_000,
+    'the reply, published inside the handler’s span'
+  )
+})

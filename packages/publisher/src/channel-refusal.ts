@@ -1,6 +1,9 @@
 import type { Entry } from './entry.js'
 import { AccessRefusedError, ExchangeNotFoundError, MessageTooLargeError } from './errors.js'
 
+/** What a refusal is matched against: a publish's exchange, routing key and body size. */
+export type RefusedPublish = Pick<Entry, 'exchange' | 'routingKey' | 'size'>
+
 /** The broker's Channel.Close, as the managed channel reports it on 'lost'. */
 export interface CloseReply {
   code: number
@@ -18,7 +21,7 @@ export type ChannelRefusal =
       /** The close names what is refused (an exchange, a size): every entry it fits is failed. */
       kind: 'named'
       /** The error for an entry the broker refused, or null for one that goes out again. */
-      errorFor(entry: Entry): Error | null
+      errorFor(entry: RefusedPublish): Error | null
       /** The broker's max_message_size, when the close stated it. */
       maxMessageBytes?: number
     }

@@ -196,7 +196,13 @@ export class Publisher {
     options?: RequestOptions
   ): Promise<T> {
     if (this.#refusal !== null) return Promise.reject(withArrival(new PublisherClosedError(this.#refusal), false))
-    this.#requester ??= new Requester(this.#amqp, this.#admission, this.#log, this.#options.requestTimeout)
+    this.#requester ??= new Requester(
+      this.#amqp,
+      this.#admission,
+      this.#log,
+      this.#options.requestTimeout,
+      this.#telemetry
+    )
     return this.#requester.request(exchange, routingKey, body, options) as Promise<T>
   }
 

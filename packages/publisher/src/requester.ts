@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { AmqpClient, ConfirmChannel, ConsumeMessage, ManagedChannel } from '@fastify-amqp/connection'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Admission } from './admission.js'
+import { type CloseReply, channelRefusal, type RefusedPublish } from './channel-refusal.js'
 import {
   PublisherClosedError,
   PublishNackError,
@@ -12,6 +13,7 @@ import {
 } from './errors.js'
 import type { PublishOptions } from './publisher.js'
 import { abortedError, withArrival } from './rejections.js'
+import type { PublisherTelemetryHooks } from './telemetry-hooks.js'
 
 /** RabbitMQ's direct reply-to: replies come straight to the requesting channel's consumer, no queue per request. */
 const REPLY_TO = 'amq.rabbitmq.reply-to'
@@ -23,9 +25,11 @@ export interface RequestOptions extends Omit<PublishOptions, 'replyTo' | 'correl
   timeout?: number
 }
 
-interface Pending {
+interface Pending extends RefusedPublish {
   resolve: (body: unknown) => void
   reject: (err: Error) => void
+  /** Ends the request's telemetry as a publish's (confirmed, or why not); only the first call counts. */
+  sent: (error: Error | null) => void
 }
 
 /**
@@ -40,10 +44,18 @@ export class Requester {
   readonly #log: FastifyBaseLogger
   readonly #timeout: number
   readonly #pending = new Map<string, Pending>()
+  readonly #telemetry: PublisherTelemetryHooks | null
   #closed = false
 
-  constructor(amqp: AmqpClient, admission: Admission, log: FastifyBaseLogger, timeout: number) {
+  constructor(
+    amqp: AmqpClient,
+    admission: Admission,
+    log: FastifyBaseLogger,
+    timeout: number,
+    telemetry: PublisherTelemetryHooks | null
+  ) {
     this.#admission = admission
+    this.#telemetry = telemetry
     this.#log = log
     this.#timeout = timeout
     this.#managed = amqp.channel({
@@ -54,9 +66,7 @@ export class Requester {
         await channel.consume(REPLY_TO, (msg) => msg && this.#replied(msg), { noAck: true })
       },
     })
-    this.#managed.on('lost', ({ error }) =>
-      this.#rejectAll(withArrival(new RequestLostError(error ?? 'the connection was lost'), true))
-    )
+    this.#managed.on('lost', ({ error, reply }) => this.#lost(error, reply))
   }
 
   get pending(): number {
@@ -64,54 +74,71 @@ export class Requester {
   }
 
   request(exchange: string, routingKey: string, body: unknown, options: RequestOptions = {}): Promise<unknown> {
-    if (this.#closed) return Promise.reject(withArrival(new PublisherClosedError('close() was called'), false))
+    // Traced as a publish: a PRODUCER span from here to the broker's confirm, its context in the headers, so the
+    // responder's CONSUMER span joins the caller's trace.
+    let observation = this.#telemetry?.start(exchange, routingKey) ?? null
+    const sent = (error: Error | null) => {
+      if (observation === null) return
+      this.#telemetry?.settled(observation, error)
+      observation = null
+    }
+    if (this.#closed) {
+      const closed = withArrival(new PublisherClosedError('close() was called'), false)
+      sent(closed)
+      return Promise.reject(closed)
+    }
     let content: Buffer
     try {
       content = this.#admission.admit(exchange, routingKey, body, options)
     } catch (err) {
+      sent(err as Error)
       return Promise.reject(err)
     }
     const { timeout = this.#timeout, signal, ...properties } = options
     const correlationId = randomUUID()
+    const contentType = content === body ? 'application/octet-stream' : 'application/json'
+    const props: PublishOptions = {
+      contentType,
+      messageId: correlationId,
+      timestamp: Math.floor(Date.now() / 1000),
+      ...properties,
+      // Not worth keeping past the caller's patience: a responder that comes back late does not run it.
+      expiration: String(timeout),
+      persistent: false,
+      mandatory: true,
+      replyTo: REPLY_TO,
+      correlationId,
+    }
+    if (observation !== null) this.#telemetry?.admitted(observation, props, content.length)
     return new Promise<unknown>((resolve, reject) => {
       const settle = () => {
         clearTimeout(timer)
         signal?.removeEventListener('abort', onAbort)
         this.#pending.delete(correlationId)
       }
-      const timer = setTimeout(() => {
+      const fail = (err: Error) => {
         settle()
-        reject(withArrival(new RequestTimeoutError(timeout), true))
-      }, timeout)
-      const onAbort = () => {
-        settle()
-        reject(withArrival(abortedError(signal as AbortSignal), true))
+        sent(err)
+        reject(err)
       }
+      const timer = setTimeout(() => fail(withArrival(new RequestTimeoutError(timeout), true)), timeout)
+      const onAbort = () => fail(withArrival(abortedError(signal as AbortSignal), true))
       this.#pending.set(correlationId, {
+        exchange,
+        routingKey,
+        size: content.length,
         resolve: (reply) => {
           settle()
+          // A reply proves the request arrived, should its confirm not come (the channel lost in between).
+          sent(null)
           resolve(reply)
         },
-        reject: (err) => {
-          settle()
-          reject(err)
-        },
+        reject: fail,
+        sent,
       })
       if (signal?.aborted) return onAbort()
       signal?.addEventListener('abort', onAbort, { once: true })
-      const contentType = content === body ? 'application/octet-stream' : 'application/json'
-      void this.#send(correlationId, exchange, routingKey, content, {
-        contentType,
-        messageId: correlationId,
-        timestamp: Math.floor(Date.now() / 1000),
-        ...properties,
-        // Not worth keeping past the caller's patience: a responder that comes back late does not run it.
-        expiration: String(timeout),
-        persistent: false,
-        mandatory: true,
-        replyTo: REPLY_TO,
-        correlationId,
-      })
+      void this.#send(correlationId, exchange, routingKey, content, props)
     })
   }
 
@@ -132,8 +159,10 @@ export class Requester {
     // Timed out or aborted while the channel was opening: nothing to send.
     if (!this.#pending.has(id)) return
     try {
+      const pending = this.#pending.get(id) as Pending
       channel.publish(exchange, routingKey, content, props, (err) => {
-        if (!err) return
+        // Confirmed: the span ends here, as a publish's, whether the reply has come yet or not.
+        if (!err) return pending.sent(null)
         // amqplib fails the unconfirmed with the same callback when the channel closes, just before 'lost' rejects
         // them as lost: only what is still pending after that was nacked.
         setImmediate(() =>
@@ -147,6 +176,7 @@ export class Requester {
 
   #returned(msg: ConsumeMessage): void {
     const pending = this.#pending.get(String(msg.properties.correlationId))
+    // basic.return comes before the confirm: the rejection ends the span first, with its reason.
     pending?.reject(withArrival(new UnroutableError(msg.fields.exchange, msg.fields.routingKey), false))
   }
 
@@ -173,6 +203,21 @@ export class Requester {
     const error = new RemoteError(typeof message === 'string' ? message : 'no message')
     if (typeof code === 'string') Object.defineProperty(error, 'remoteCode', { value: code, enumerable: true })
     pending.reject(error)
+  }
+
+  /**
+   * The channel is gone, and every reply with it. When a request made the broker close it (an exchange that is not
+   * there, or refused), that request fails with the broker's reason and was not sent; the rest were cut off.
+   */
+  #lost(error: string | null, reply: CloseReply | null | undefined): void {
+    const refusal = channelRefusal(reply, error)
+    if (refusal?.kind === 'named') {
+      for (const pending of [...this.#pending.values()]) {
+        const refused = refusal.errorFor(pending)
+        if (refused !== null) pending.reject(withArrival(refused, false))
+      }
+    }
+    this.#rejectAll(withArrival(new RequestLostError(error ?? 'the connection was lost'), true))
   }
 
   #rejectAll(error: Error): void {

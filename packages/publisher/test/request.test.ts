@@ -134,3 +134,31 @@ t.test('a cut rejects every pending request at once; the reply channel comes bac
   t.equal(await app.publisher.request('', queue, {}), 'ok')
   t.equal(app.publisher.pending, 0)
 })
+
+t.test(
+  "a request to an exchange that is not there fails with the broker's reason; the others pending are cut off",
+  async (t) => {
+    const held: Array<() => void> = []
+    const { queue } = await responder(t, (msg, channel) => {
+      held.push(() => reply(channel, msg, json('ok'), { contentType: 'application/json' }))
+    })
+    const app = await buildApp(t)
+    const waiting = app.publisher.request('', queue, {}).catch((err) => err)
+    await until(() => held.length === 1, 5_000, 'the first request at the responder')
+    const missing = uniqueName('no-such-exchange')
+    // The broker closes the requests channel over it (404), taking the first request's way back along.
+    const refused = await app.publisher.request(missing, 'k', {}).catch((err) => err)
+    t.match(refused, {
+      code: 'FST_AMQP_PUBLISHER_EXCHANGE_NOT_FOUND',
+      mayHaveArrived: false,
+      message: new RegExp(missing),
+    })
+    t.match(await waiting, { code: 'FST_AMQP_PUBLISHER_REQUEST_LOST', mayHaveArrived: true })
+    // The channel comes back by itself.
+    for (const answer of held.splice(0)) answer()
+    const again = app.publisher.request('', queue, {})
+    await until(() => held.length === 1, 10_000, 'the next request at the responder')
+    held[0]?.()
+    t.equal(await again, 'ok')
+  }
+)

@@ -140,3 +140,54 @@ t.test(
     t.ok(after.has('fastify_amqp.connection.reconnects'))
   }
 )
+
+t.test('a request is traced as a publish: a PRODUCER span to its confirm, its context in the request', async (t) => {
+  const { channel } = await rawChannel(t)
+  const queue = await tempQueue(t, channel, 'otel-rpc')
+  let received: Record<string, unknown> | undefined
+  await channel.consume(
+    queue,
+    (msg) => {
+      if (!msg) return
+      received = msg.properties.headers
+      channel.sendToQueue(msg.properties.replyTo, Buffer.from('"pong"'), {
+        correlationId: msg.properties.correlationId,
+        contentType: 'application/json',
+      })
+    },
+    { noAck: true }
+  )
+  const app = await buildApp(t)
+  const parent = trace.getTracer('test').startSpan('parent')
+  const answer = await context.with(trace.setSpan(context.active(), parent), () =>
+    app.publisher.request('', queue, { ping: true })
+  )
+  parent.end()
+  t.equal(answer, 'pong')
+  const spans = sdk.spans().filter((span) => span.attributes['messaging.rabbitmq.destination.routing_key'] === queue)
+  t.equal(spans.length, 1, 'one span for the request')
+  const [span] = spans
+  t.equal(span?.kind, SpanKind.PRODUCER)
+  t.equal(span?.parentSpanContext?.spanId, parent.spanContext().spanId, 'a child of the caller’s span')
+  t.equal(span?.status.code, SpanStatusCode.UNSET)
+  t.match(span?.attributes, {
+    'messaging.operation.type': 'send',
+    'messaging.message.conversation_id': /^[0-9a-f-]{36}$/,
+  })
+  const [, traceId, spanId] = TRACEPARENT.exec(String(received?.traceparent)) ?? []
+  t.equal(traceId, parent.spanContext().traceId, 'the responder sees the caller’s trace')
+  t.equal(spanId, span?.spanContext().spanId, 'with the request’s span as parent')
+
+  // A request nobody can receive: its span ends with the reason.
+  await t.rejects(app.publisher.request('', `no-such-queue-${Date.now()}`, {}), {
+    code: 'FST_AMQP_PUBLISHER_UNROUTABLE',
+  })
+  const failed = sdk
+    .spans()
+    .filter(
+      (s) =>
+        s.attributes['error.type'] === 'FST_AMQP_PUBLISHER_UNROUTABLE' &&
+        s.attributes['messaging.message.conversation_id']
+    )
+  t.equal(failed.length, 1, 'the unroutable request’s span, ended once with its error')
+})
