@@ -5,7 +5,7 @@ export interface PublishReceipt {
   messageId: string
 }
 
-// Where an entry is. Counters in Publisher follow these states, so every move goes through one place.
+// Where an entry is. Counters in Sender follow these states, so every move goes through one place.
 export const NEW = 0 // accepted, about to be written
 export const QUEUED = 1 // waiting in the buffer (offline, behind 'drain' or the in-flight bound, or to be sent again)
 export const SENT = 2 // written on the current channel, waiting for its confirm
