@@ -30,9 +30,12 @@ const routeLabel = (mode) => HTTP_LABELS[mode] ?? mode
 const figure = (f) => `${fmt(f.value, f.unit === 'ms' ? 1 : 0)}${f.unit ? ` ${f.unit}` : ''}`
 
 export function renderBrokers(results) {
-  if (!results.secondaries?.length) return ''
+  const failed = (results.failedBrokers ?? []).map(
+    ({ broker, error }) => `The run on broker ${broker} failed, so its column is left out: ${error}.\n`
+  )
+  if (!results.secondaries?.length) return failed.join('\n')
   const primary = figures(results)
-  const parts = []
+  const parts = [...failed]
   for (const other of results.secondaries) {
     const theirs = new Map(figures(other).map((f) => [f.key, f]))
     const rows = primary

@@ -59,8 +59,18 @@ const { rabbitmq, broker, loadStart, loadEnd, ...primary } = await runOnBroker(p
 delete primary.startedAt
 delete primary.finishedAt
 const secondaries = []
-// A second broker runs what it has of --only (e.g. none with --only=scale): nothing to run, no column.
-if (secondary.length > 0) for (const other of others) secondaries.push(await runOnBroker(other, secondary))
+// A second broker runs what it has of --only (e.g. none with --only=scale): nothing to run, no column. One that
+// fails costs its own column, not the primary's hour of figures: the run is still written, saying so.
+const failedBrokers = []
+if (secondary.length > 0)
+  for (const other of others) {
+    try {
+      secondaries.push(await runOnBroker(other, secondary))
+    } catch (err) {
+      log(`bench: broker ${other} failed, its column is left out: ${err.message}`)
+      failedBrokers.push({ broker: other, error: err.message })
+    }
+  }
 
 const results = {
   file: `${startedAt.toISOString().replace(/[:.]/g, '-')}-${profile.name}.json`,
@@ -80,6 +90,7 @@ const results = {
   versions,
   ...primary,
   secondaries,
+  failedBrokers,
   finishedAt: new Date().toISOString(),
 }
 writeFileSync(new URL(results.file, resultsDir), `${JSON.stringify(results, null, 2)}\n`)
